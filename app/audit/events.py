@@ -1,0 +1,70 @@
+"""What the rest of the hub hands to the access log: one call, ``audit.append(event)``.
+
+The data path, filings, consent and admin actions build an :class:`AuditEntry` and call
+``request.app.state.audit.append(entry)`` (an :class:`AuditSink`). The call returns only once
+the event is durable; if it cannot be made durable it raises ``AuditUnavailable`` and the
+caller must not release data. The entry carries the subject's citizen ID in clear only in
+memory: the log stores its keyed HMAC and a masked hint, never the ID, and never field values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from app.errors import ServiceUnavailable
+
+
+class AuditUnavailable(ServiceUnavailable):
+    status, code, title = 503, "audit_unavailable", "Access log unavailable"
+
+
+class EventKind:
+    DATA_PULL = "data.pull"
+    FILING_PREFILL = "filing.prefill"
+    FILING_CHANGED = "filing.changed"
+    CLIENT_CREATED = "admin.client_created"
+    KEY_ISSUED = "admin.key_issued"
+    KEY_REVOKED = "admin.key_revoked"
+    ACCESS_RIGHTS_CHANGED = "admin.access_rights_changed"
+    DICTIONARY_PUBLISHED = "admin.dictionary_published"
+    CONNECTOR_REGISTERED = "admin.connector_registered"
+    CONNECTOR_CHANGED = "admin.connector_changed"
+    CONNECTOR_DELETED = "admin.connector_deleted"
+    CONSENT_CHANGED = "consent.changed"
+    AUDIT_QUERY = "audit.query"
+
+
+class Outcome:
+    ALLOWED = "allowed"
+    DENIED = "denied"
+    ERROR = "error"
+    OK = "ok"
+
+
+@dataclass(slots=True)
+class AuditEntry:
+    kind: str
+    outcome: str
+    client_id: str | None = None
+    agency: str | None = None
+    officer_id: str | None = None
+    case_id: str | None = None
+    subject_id: str | None = None
+    record_type: str | None = None
+    fields: list[str] = field(default_factory=list)
+    purpose: str | None = None
+    procedure: str | None = None
+    filing_id: str | None = None
+    basis: str | None = None
+    error_code: str | None = None
+    request_id: str | None = None
+    request_hash: str | None = None
+    response_hash: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+class AuditSink(Protocol):
+    async def append(self, entry: AuditEntry) -> int:
+        """Make the entry durable and return its sequence number."""
+        ...

@@ -1,0 +1,50 @@
+"""Liveness, readiness and Prometheus metrics."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+from starlette.responses import Response
+
+from app.deps import SessionDep
+from app.responses import FastJSONResponse
+from app.security.deps import PUBLIC
+
+router = APIRouter(tags=["health"], dependencies=[PUBLIC])
+
+
+@router.get("/healthz", summary="Liveness")
+async def healthz() -> dict[str, str]:
+    """The process is up and serving. It checks nothing else."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz", summary="Readiness", responses={503: {"description": "Not ready"}})
+async def readyz(request: Request, session: SessionDep) -> Response:
+    """Ready when the database answers and the national dictionary is loaded."""
+    checks: dict[str, Any] = {}
+    try:
+        await session.execute(text("SELECT 1"))
+        checks["database"] = "ok"
+    except Exception as exc:  # any driver failure means not ready
+        checks["database"] = f"error: {type(exc).__name__}"
+    dictionary = getattr(request.app.state, "dictionary", None)
+    if dictionary is not None and dictionary.record_types:
+        checks["dictionary"] = f"ok ({len(dictionary.record_types)} record types)"
+    else:
+        checks["dictionary"] = "not loaded"
+    ready = all(str(v).startswith("ok") for v in checks.values())
+    return FastJSONResponse(
+        {"status": "ready" if ready else "not_ready", "checks": checks},
+        status_code=200 if ready else 503,
+    )
+
+
+@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+async def metrics(request: Request) -> Response:
+    """Request counts and latency histograms by route template and status."""
+    registry = request.app.state.metrics.registry
+    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,60 @@
+"""The FastAPI application: ``create_app(settings)`` wires routers and middleware, nothing else."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+
+from app.config import Settings
+from app.errors import install_error_handlers
+from app.health.router import router as health_router
+from app.lifecycle import lifespan
+from app.middleware import RequestContextMiddleware
+from app.observability import HubMetrics
+from app.openapi import problem_schema
+from app.responses import FastJSONResponse
+from app.registry.router import router as dictionary_router
+from app.registry.router import validation_router
+from app.security.router import router as clients_router
+
+ROUTERS = [health_router, clients_router, dictionary_router, validation_router]
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    app = FastAPI(
+        title="Declare-Once Hub",
+        version="0.1.0",
+        summary="Give the state a piece of information once; no agency asks for it again.",
+        lifespan=lifespan,
+        default_response_class=FastJSONResponse,
+    )
+    app.state.settings = settings
+    app.state.metrics = HubMetrics()
+    install_error_handlers(app)
+    for router in ROUTERS:
+        app.include_router(router)
+    app.add_middleware(
+        RequestContextMiddleware,
+        metrics=app.state.metrics,
+        max_body_bytes=settings.max_body_bytes,
+        max_batch_body_bytes=settings.max_batch_body_bytes,
+    )
+    _document_problems(app)
+    return app
+
+
+def _document_problems(app: FastAPI) -> None:
+    original = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = original()
+            schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = (
+                problem_schema()
+            )
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -1,0 +1,162 @@
+"""Validating records over HTTP: one record, a JSON array, or NDJSON streamed in and out."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable
+from datetime import date
+from typing import Any
+
+import orjson
+
+from app.errors import BadRequest
+from dictionary import RecordValidator
+
+# NDJSON results are emitted per input chunk; a malformed line found before the first
+# result leaves is answered 400 with its line number, later ones become a result line.
+FIRST_RESULT_AFTER_LINES = 2000
+
+
+def result_of(validator: RecordValidator, record: Any, as_of: date | None) -> dict[str, Any]:
+    issues = validator.validate(record, as_of=as_of)
+    return {"valid": not issues, "errors": [issue.as_dict() for issue in issues]}
+
+
+def validate_array(
+    validator: RecordValidator, records: Iterable[Any], as_of: date | None
+) -> dict[str, Any]:
+    results = []
+    valid = 0
+    for index, record in enumerate(records):
+        issues = validator.validate(record, as_of=as_of)
+        if not issues:
+            valid += 1
+            results.append({"index": index, "valid": True, "errors": []})
+        else:
+            errors = [issue.as_dict() for issue in issues]
+            results.append({"index": index, "valid": False, "errors": errors})
+    return {
+        "record_type": validator.record_type,
+        "version": validator.version,
+        "total": len(results),
+        "valid": valid,
+        "invalid": len(results) - valid,
+        "results": results,
+    }
+
+
+def parse_json_array(body: bytes) -> list[Any]:
+    try:
+        records = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        line = body[: exc.pos].count(b"\n") + 1
+        raise BadRequest(
+            f"The body is not valid JSON (line {line}, column {exc.colno}): {exc.msg}.",
+            code="malformed_json",
+            extra={"line": line},
+        ) from None
+    if not isinstance(records, list):
+        raise BadRequest("A JSON batch must be an array of records.", code="batch_not_array")
+    return records
+
+
+class NdjsonValidation:
+    """Validates an NDJSON request stream, yielding one NDJSON result line per record."""
+
+    def __init__(
+        self, validator: RecordValidator, stream: AsyncIterator[bytes], as_of: date | None
+    ) -> None:
+        self.validator = validator
+        self.stream = stream
+        self.as_of = as_of
+        self.line_no = 0
+        self._rest = b""
+        self._first: list[bytes] = []
+        self._done = False
+
+    async def start(self) -> None:
+        """Read and check the first lines, so a malformed start is a 400, not a stream."""
+        lines_seen = 0
+        async for lines in self._lines():
+            self._first.append(self._process(lines, strict=True))
+            lines_seen += len(lines)
+            if lines_seen >= FIRST_RESULT_AFTER_LINES:
+                return
+        self._done = True
+
+    async def results(self) -> AsyncIterator[bytes]:
+        for chunk in self._first:
+            if chunk:
+                yield chunk
+        self._first = []
+        if self._done:
+            return
+        async for lines in self._lines():
+            out = self._process(lines, strict=False)
+            if out:
+                yield out
+
+    async def _lines(self) -> AsyncIterator[list[bytes]]:
+        async for chunk in self.stream:
+            if not chunk:
+                continue
+            data = self._rest + chunk
+            cut = data.rfind(b"\n")
+            if cut < 0:
+                self._rest = data
+                continue
+            self._rest = data[cut + 1 :]
+            yield data[:cut].split(b"\n")
+        if self._rest.strip():
+            tail, self._rest = self._rest, b""
+            yield [tail]
+
+    def _process(self, lines: list[bytes], *, strict: bool) -> bytes:
+        out: list[bytes] = []
+        validate = self.validator.validate
+        as_of = self.as_of
+        for raw in lines:
+            self.line_no += 1
+            if not raw.strip():
+                continue
+            try:
+                record = orjson.loads(raw)
+            except orjson.JSONDecodeError as exc:
+                if strict:
+                    raise BadRequest(
+                        f"Line {self.line_no} is not valid JSON: {exc.msg}.",
+                        code="malformed_ndjson",
+                        extra={"line": self.line_no},
+                    ) from None
+                out.append(
+                    orjson.dumps(
+                        {
+                            "line": self.line_no,
+                            "valid": False,
+                            "errors": [
+                                {
+                                    "path": "",
+                                    "element": None,
+                                    "code": "malformed_json",
+                                    "message": f"Line {self.line_no} is not valid JSON: {exc.msg}.",
+                                }
+                            ],
+                        }
+                    )
+                )
+                continue
+            issues = validate(record, as_of=as_of)
+            if not issues:
+                out.append(b'{"line":%d,"valid":true,"errors":[]}' % self.line_no)
+            else:
+                out.append(
+                    orjson.dumps(
+                        {
+                            "line": self.line_no,
+                            "valid": False,
+                            "errors": [issue.as_dict() for issue in issues],
+                        }
+                    )
+                )
+        if not out:
+            return b""
+        return b"\n".join(out) + b"\n"

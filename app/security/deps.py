@@ -1,0 +1,87 @@
+"""Typed permission dependencies: a route's signature says who may call it.
+
+Every route must carry exactly one access rule: a role dependency (``AdminClient``,
+``ConsumerClient`` ...), ``AnyClient``, a citizen dependency, or the ``PUBLIC`` marker.
+``tests/security/test_route_access.py`` walks the OpenAPI document and fails on a route
+without one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from app.errors import Forbidden, Unauthenticated
+from app.security.roles import ClientPrincipal, Role
+from app.security.service import KeyAuthenticator
+
+bearer_scheme = HTTPBearer(
+    auto_error=False,
+    description="An API key (`doh_...`) for agency systems, or a citizen's eID token.",
+)
+
+BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)]
+
+
+def bearer_token(credentials: HTTPAuthorizationCredentials | None) -> str:
+    if credentials is None or not credentials.credentials:
+        raise Unauthenticated(
+            "Send `Authorization: Bearer <api key>`.",
+            code="unauthenticated",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return credentials.credentials
+
+
+def looks_like_jwt(token: str) -> bool:
+    return token.count(".") == 2 and not token.startswith("doh_")
+
+
+class AccessRule:
+    """Marker carried by every access dependency, read by the route-access test."""
+
+    def __init__(self, kind: str, roles: frozenset[str] = frozenset()) -> None:
+        self.kind = kind
+        self.roles = roles
+
+
+def require_roles(*roles: Role) -> Callable[[Request, BearerDep], Awaitable[ClientPrincipal]]:
+    wanted = frozenset(r.value for r in roles)
+
+    async def dependency(request: Request, credentials: BearerDep) -> ClientPrincipal:
+        token = bearer_token(credentials)
+        if looks_like_jwt(token):
+            raise Forbidden(
+                "This endpoint is for agency systems; a citizen token cannot call it.",
+                code="wrong_principal",
+            )
+        authenticator: KeyAuthenticator = request.app.state.authenticator
+        principal = await authenticator.authenticate(token)
+        if wanted and not principal.has_any(wanted):
+            raise Forbidden(
+                f"This endpoint needs the role {' or '.join(sorted(wanted))}.",
+                code="role_required",
+            )
+        request.state.principal = principal
+        return principal
+
+    dependency.access_rule = AccessRule("client", wanted)  # type: ignore[attr-defined]
+    return dependency
+
+
+async def public_route() -> None:
+    """Marks a route as open to anyone (it must still never expose personal data)."""
+
+
+public_route.access_rule = AccessRule("public")  # type: ignore[attr-defined]
+
+PUBLIC = Depends(public_route)
+
+AdminClient = Annotated[ClientPrincipal, Depends(require_roles(Role.admin))]
+ConsumerClient = Annotated[ClientPrincipal, Depends(require_roles(Role.consumer))]
+IntegratorClient = Annotated[ClientPrincipal, Depends(require_roles(Role.integrator))]
+AuditorClient = Annotated[ClientPrincipal, Depends(require_roles(Role.auditor))]
+AnyClient = Annotated[ClientPrincipal, Depends(require_roles(*Role))]

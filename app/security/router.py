@@ -1,0 +1,177 @@
+"""The clients API (admin only)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, status
+
+from app.audit.admin import record_admin_action
+from app.audit.events import EventKind
+from app.deps import DictionaryDep, SessionDep
+from app.errors import problem_responses
+from app.security import service
+from app.security.deps import AdminClient
+from app.security.models import AccessRight, ApiClient, ApiKey
+from app.security.roles import Role
+from app.security.schemas import (
+    AccessRightIn,
+    AccessRightsIn,
+    AccessRightsOut,
+    ClientCreate,
+    ClientCreated,
+    ClientOut,
+    KeyCreated,
+    KeyOut,
+)
+
+router = APIRouter(prefix="/v1/clients", tags=["clients"])
+
+
+def _key_out(key: ApiKey) -> KeyOut:
+    return KeyOut(
+        id=key.id,
+        prefix=key.prefix,
+        created_at=key.created_at,
+        revoked_at=key.revoked_at,
+        last_used_at=key.last_used_at,
+    )
+
+
+def _client_out(client: ApiClient, keys: list[ApiKey]) -> ClientOut:
+    return ClientOut(
+        id=client.id,
+        name=client.name,
+        agency=client.agency,
+        roles=[Role(r) for r in client.roles],
+        created_at=client.created_at,
+        disabled_at=client.disabled_at,
+        keys=[_key_out(k) for k in keys],
+    )
+
+
+def _rights_out(client_id: str, rows: list[AccessRight]) -> AccessRightsOut:
+    return AccessRightsOut(
+        client_id=client_id,
+        rights=[
+            AccessRightIn(
+                record_type=row.record_type,
+                fields=list(row.fields),
+                purposes=list(row.purposes),
+                legal_basis=row.legal_basis,
+            )
+            for row in rows
+        ],
+    )
+
+
+@router.post(
+    "",
+    summary="Create an API client",
+    status_code=status.HTTP_201_CREATED,
+    responses=problem_responses(401, 403, 409, 422),
+)
+async def create_client(
+    body: ClientCreate, request: Request, admin: AdminClient, session: SessionDep
+) -> ClientCreated:
+    """Create a client with its roles and first API key. The key is shown only in this answer."""
+    client, key, plaintext = await service.create_client(
+        session, name=body.name, agency=body.agency, roles=body.roles
+    )
+    await record_admin_action(
+        request,
+        admin,
+        EventKind.CLIENT_CREATED,
+        details={"client": client.id, "roles": list(client.roles), "key_prefix": key.prefix},
+    )
+    out = _client_out(client, [key])
+    return ClientCreated(**out.model_dump(), api_key=plaintext)
+
+
+@router.get("", summary="List API clients", responses=problem_responses(401, 403))
+async def list_clients(admin: AdminClient, session: SessionDep) -> list[ClientOut]:
+    """Every client with its roles and keys (prefixes and usage only, never the keys)."""
+    return [_client_out(c, k) for c, k in await service.list_clients(session)]
+
+
+@router.get("/{client_id}", summary="Get an API client", responses=problem_responses(401, 403, 404))
+async def get_client(client_id: str, admin: AdminClient, session: SessionDep) -> ClientOut:
+    """One client with its keys."""
+    client = await service.get_client(session, client_id)
+    return _client_out(client, await service.keys_of(session, client_id))
+
+
+@router.post(
+    "/{client_id}/keys",
+    summary="Issue another API key",
+    status_code=status.HTTP_201_CREATED,
+    responses=problem_responses(401, 403, 404),
+)
+async def issue_key(
+    client_id: str, request: Request, admin: AdminClient, session: SessionDep
+) -> KeyCreated:
+    """A new key for rotation; the old one keeps working until revoked."""
+    key, plaintext = await service.issue_key(session, client_id)
+    await record_admin_action(
+        request, admin, EventKind.KEY_ISSUED, details={"client": client_id, "key_prefix": key.prefix}
+    )
+    return KeyCreated(**_key_out(key).model_dump(), api_key=plaintext)
+
+
+@router.post(
+    "/{client_id}/keys/{key_id}/revoke",
+    summary="Revoke an API key",
+    responses=problem_responses(401, 403, 404),
+)
+async def revoke_key(
+    client_id: str, key_id: str, request: Request, admin: AdminClient, session: SessionDep
+) -> KeyOut:
+    """Revoke a key at once on this instance; other instances drop it within the auth cache time."""
+    key = await service.revoke_key(session, client_id, key_id)
+    request.app.state.authenticator.evict_client(client_id)
+    await record_admin_action(
+        request, admin, EventKind.KEY_REVOKED, details={"client": client_id, "key_prefix": key.prefix}
+    )
+    return _key_out(key)
+
+
+@router.put(
+    "/{client_id}/access-rights",
+    summary="Replace a client's access rights",
+    responses=problem_responses(401, 403, 404, 422),
+)
+async def put_access_rights(
+    client_id: str,
+    body: AccessRightsIn,
+    request: Request,
+    admin: AdminClient,
+    session: SessionDep,
+    dictionary: DictionaryDep,
+) -> AccessRightsOut:
+    """The X-Road-style access list: which record types and fields, for which purposes, and
+    under which legal basis. Unknown record types or fields are refused, every one listed."""
+    rows = await service.replace_access_rights(session, dictionary, client_id, body.rights)
+    await record_admin_action(
+        request,
+        admin,
+        EventKind.ACCESS_RIGHTS_CHANGED,
+        details={
+            "client": client_id,
+            "rights": [
+                {"record_type": r.record_type, "fields": r.fields, "purposes": r.purposes}
+                for r in rows
+            ],
+        },
+    )
+    return _rights_out(client_id, rows)
+
+
+@router.get(
+    "/{client_id}/access-rights",
+    summary="Get a client's access rights",
+    responses=problem_responses(401, 403, 404),
+)
+async def get_access_rights(
+    client_id: str, admin: AdminClient, session: SessionDep
+) -> AccessRightsOut:
+    """The client's current access list."""
+    await service.get_client(session, client_id)
+    return _rights_out(client_id, await service.access_rights_of(session, client_id))

@@ -1,0 +1,72 @@
+"""Request and response models of the clients API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.security.roles import Role
+
+PURPOSE_PATTERN = r"^[a-z0-9][a-z0-9._-]{1,99}$"
+
+
+class ClientCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=2, max_length=200, pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._-]*$")
+    agency: str = Field(min_length=2, max_length=300, description="The agency that runs it.")
+    roles: list[Role] = Field(min_length=1)
+
+
+class KeyOut(BaseModel):
+    id: str
+    prefix: str
+    created_at: datetime
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+
+
+class ClientOut(BaseModel):
+    id: str
+    name: str
+    agency: str
+    roles: list[Role]
+    created_at: datetime
+    disabled_at: datetime | None
+    keys: list[KeyOut]
+
+
+class ClientCreated(ClientOut):
+    api_key: str = Field(description="Shown once. Only a hash is stored.")
+
+
+class KeyCreated(KeyOut):
+    api_key: str = Field(description="Shown once. Only a hash is stored.")
+
+
+class AccessRightIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    record_type: str = Field(min_length=1, max_length=100)
+    fields: list[str] = Field(min_length=1, description="Record fields the client may read.")
+    purposes: list[str] = Field(
+        min_length=1, description="Purpose or procedure codes the grant is for."
+    )
+    legal_basis: str | None = Field(
+        default=None,
+        max_length=500,
+        description="Legal citation that lets these purposes pull without consent; "
+        "null means every pull needs the subject's active consent.",
+    )
+
+
+class AccessRightsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    rights: list[AccessRightIn]
+
+
+class AccessRightsOut(BaseModel):
+    client_id: str
+    rights: list[AccessRightIn]
