@@ -15,7 +15,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from app import migrate
+from app.audit.cli import audit_cli
 from app.config import Settings
+from app.consent.cli import citizen_token
+from app.sources.cli import quality_cli
+from connectors.mocks.cli import mock_command
 
 console = Console()
 err_console = Console(stderr=True)
@@ -32,6 +36,10 @@ dictionary_cli = typer.Typer(help="The national data dictionary.", no_args_is_he
 cli.add_typer(db_cli, name="db")
 cli.add_typer(clients_cli, name="clients")
 cli.add_typer(dictionary_cli, name="dictionary")
+cli.add_typer(audit_cli, name="audit")
+cli.add_typer(quality_cli, name="quality")
+cli.command("citizen-token")(citizen_token)
+cli.command("mock")(mock_command)
 
 
 def _settings(**overrides: object) -> Settings:
@@ -92,7 +100,9 @@ def db_current() -> None:
 def clients_create(
     name: Annotated[str, typer.Option(help="Unique client name.")],
     role: Annotated[list[str], typer.Option(help="Role; repeat for several.")],
-    agency: Annotated[str, typer.Option(help="The agency that runs the client.")] = "Unnamed agency",
+    agency: Annotated[
+        str, typer.Option(help="The agency that runs the client.")
+    ] = "Unnamed agency",
 ) -> None:
     """Create an API client. The key is printed once and never stored in clear."""
     from app.db import create_engine, create_sessionmaker
@@ -129,7 +139,9 @@ def clients_create(
 
 @dictionary_cli.command("check")
 def dictionary_check(
-    path: Annotated[Path | None, typer.Option(help="Content folder; the national one if unset.")] = None,
+    path: Annotated[
+        Path | None, typer.Option(help="Content folder; the national one if unset.")
+    ] = None,
 ) -> None:
     """Load and lint the dictionary YAML; print a summary table. Exits 1 on any problem."""
     from dictionary import load_dictionary
@@ -173,7 +185,9 @@ def dictionary_check(
 def validate(
     record_type: Annotated[str, typer.Argument(help="Record type, e.g. Person.")],
     file: Annotated[Path, typer.Argument(help="NDJSON file, one record per line.", exists=True)],
-    version: Annotated[str | None, typer.Option(help="Record version; the latest if unset.")] = None,
+    version: Annotated[
+        str | None, typer.Option(help="Record version; the latest if unset.")
+    ] = None,
     as_of: Annotated[str | None, typer.Option(help="Validate codes as of this date.")] = None,
     show: Annotated[int, typer.Option(help="How many invalid records to list.")] = 10,
 ) -> None:

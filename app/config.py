@@ -18,14 +18,14 @@ class Settings(BaseSettings):
         default="sqlite+aiosqlite:///.hub/hub.db",
         description="SQLAlchemy async URL. SQLite (embedded) by default; postgresql+asyncpg in production.",
     )
-    host: str = "127.0.0.1"
-    port: int = 8000
-    workers: int = 1
+    host: str = Field(default="127.0.0.1", description="Interface to serve on.")
+    port: int = Field(default=8000, description="Port to serve on.")
     data_dir: Path = Field(default=Path(".hub"), description="Keys, demo credentials and archives.")
     dictionary_path: Path | None = Field(
-        default=None, description="Dictionary content folder; the shipped national content if unset."
+        default=None,
+        description="Dictionary content folder; the shipped national content if unset.",
     )
-    log_level: str = "info"
+    log_level: str = Field(default="info", description="debug, info, warning or error.")
     max_body_bytes: int = Field(default=1_048_576, description="Largest request body (bytes).")
     max_batch_body_bytes: int = Field(
         default=268_435_456, description="Largest body for the batch validation endpoint (bytes)."
@@ -44,6 +44,58 @@ class Settings(BaseSettings):
     audit_hmac_key: SecretStr | None = Field(
         default=None,
         description="Key for subject HMACs in the access log; generated into data_dir if unset.",
+    )
+    audit_flush_ms: float = Field(
+        default=2.0, description="Group commit: how long the audit writer gathers a batch (ms)."
+    )
+    audit_batch_max: int = Field(
+        default=1000, description="Group commit: most audit events written in one transaction."
+    )
+    audit_write_timeout_seconds: float = Field(
+        default=10.0, description="An audit write slower than this fails as audit_unavailable."
+    )
+    audit_sealer: bool = Field(
+        default=True, description="Run the sealer in this instance (one seals at a time)."
+    )
+    audit_seal_interval_seconds: float = Field(
+        default=1.0, description="A batch is sealed at the latest this long after its first event."
+    )
+    audit_seal_max_events: int = Field(
+        default=10_000, description="...or as soon as it holds this many events."
+    )
+    audit_retention_days: float | None = Field(
+        default=None,
+        description="Archive sealed batches older than this to data_dir/archive, then delete "
+        "them from the database. Unset: keep everything.",
+    )
+    audit_archive_check_seconds: float = Field(
+        default=3600.0, description="How often the sealer applies the retention period."
+    )
+    connector_secret_key: SecretStr | None = Field(
+        default=None,
+        description="Fernet key (urlsafe base64, 32 bytes) that encrypts connector credentials "
+        "at rest; generated into data_dir if unset. Every instance needs the same key.",
+    )
+    connector_refresh_seconds: float = Field(
+        default=2.0,
+        description="Longest time a connector change made on another instance takes to reach "
+        "this one (bounded staleness of the in-memory connector registry).",
+    )
+    quality_flush_seconds: float = Field(
+        default=5.0, description="How often live data-quality counters are written to the database."
+    )
+
+    eid_issuer: str = Field(
+        default="urn:vn:declare-once:mock-eid",
+        description="The `iss` that citizen eID tokens must carry.",
+    )
+    eid_audience: str = Field(
+        default="declare-once-hub", description="The `aud` that citizen eID tokens must carry."
+    )
+    eid_public_key_pem: str | None = Field(
+        default=None,
+        description="PEM Ed25519 public key of the national eID issuer. Unset: the hub's mock "
+        "issuer (key in data_dir) signs and verifies demo tokens.",
     )
 
     @cached_property

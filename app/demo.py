@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -20,6 +21,7 @@ from app.config import Settings
 from app.security import service as security_service
 from app.security.models import ApiClient
 from app.security.roles import Role
+from app.sources.models import ConnectorRegistration
 
 log = logging.getLogger("hub.demo")
 
@@ -57,7 +59,11 @@ def write_credentials(settings: Settings, document: dict[str, Any]) -> Path:
     return path
 
 
-async def bootstrap(settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]) -> Path:
+async def bootstrap(
+    settings: Settings,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    app: FastAPI | None = None,
+) -> Path:
     async with sessionmaker() as session:
         clients = await ensure_demo_clients(session)
     document: dict[str, Any] = {
@@ -65,6 +71,160 @@ async def bootstrap(settings: Settings, sessionmaker: async_sessionmaker[AsyncSe
         "clients": clients,
         "citizens": [],
     }
+    if app is not None:
+        document.update(await demo_sources(app, settings, sessionmaker, clients))
     path = write_credentials(settings, document)
     log.info("demo credentials written to %s", path)
     return path
+
+
+# -- the four mock sources, their connectors and the demo consumer's rights -------------------
+
+DEMO_MOCK_PREFIX = "/mock"
+DEMO_CITIZENS = 5
+DEMO_PURPOSES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "identity-check": (
+        "Law on Identification 2023 (26/2023/QH15), Art. 10; Decree 278/2025/ND-CP",
+        ("Person", "Residence", "Household"),
+    ),
+    "birth-registration": (
+        "Law on Civil Status 2014 (60/2014/QH13), Art. 16; Decree 278/2025/ND-CP",
+        ("Person", "Residence", "BirthRegistration", "MarriageRegistration"),
+    ),
+    "marriage-registration": (
+        "Law on Civil Status 2014 (60/2014/QH13), Art. 18; Decree 278/2025/ND-CP",
+        ("Person", "MarriageRegistration", "MaritalStatusCertificate", "DeathRegistration"),
+    ),
+    "land-transfer": (
+        "Land Law 2024 (31/2024/QH15), Art. 133; Decree 278/2025/ND-CP",
+        ("Person", "LandParcel", "LandUseRightCertificate", "Taxpayer", "TaxObligationStatus"),
+    ),
+    "tax-registration": (
+        "Law on Tax Administration 2019 (38/2019/QH14), Art. 30; Decree 278/2025/ND-CP",
+        ("Person", "Taxpayer", "TaxObligationStatus"),
+    ),
+}
+
+
+def mount_sources(app: FastAPI) -> None:
+    """Mount the four mock systems on the hub under /mock/{system}; the hub's connectors
+    reach them in process (no socket), and a newcomer can curl them at the same URLs."""
+    from connectors.mocks import SYSTEMS, MockSettings, create_mock_app
+
+    settings: Settings = app.state.settings
+    mock_settings = MockSettings()
+    app.state.demo_mock_settings = mock_settings
+    app.state.demo_mocks = {}
+    for system in SYSTEMS:
+        mock = create_mock_app(system, mock_settings)
+        app.state.demo_mocks[system] = mock
+        app.mount(f"{DEMO_MOCK_PREFIX}/{system}", mock)
+        app.state.connectors.serve_in_process(
+            f"{settings.base_url}{DEMO_MOCK_PREFIX}/{system}", mock
+        )
+
+
+def _demo_auth(mock: Any) -> dict[str, Any]:
+    """The credentials a mock accepts: its static key, or its OAuth2 client."""
+    if mock.spec.auth == "api_key":
+        return {"kind": "api_key", "header": mock.spec.api_key_header, "key": mock.settings.api_key}
+    return {
+        "kind": "oauth2",
+        "token_url": "/oauth/token",
+        "client_id": mock.settings.oauth_client_id,
+        "client_secret": mock.settings.oauth_client_secret,
+    }
+
+
+async def demo_sources(
+    app: FastAPI,
+    settings: Settings,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    clients: dict[str, dict[str, str]],
+) -> dict[str, Any]:
+    """Register the mocks' connectors (idempotent), grant the demo consumer its rights, and
+    pick citizens present in all four systems."""
+    from app.security.citizen import issue_citizen_token
+    from app.security.schemas import AccessRightIn
+    from app.sources import service as sources_service
+    from app.sources.schemas import ConnectorCreate, ConnectorPatch
+    from connectors.mocks import SYSTEMS
+    from connectors.mocks.dataset import Dataset
+    from connectors.systems import adapter
+
+    registry = app.state.connectors
+    mock_settings = app.state.demo_mock_settings
+    integrator = clients[Role.integrator.value]["client_id"]
+    sources: dict[str, str] = {}
+    for system in SYSTEMS:
+        base_url = f"{settings.base_url}{DEMO_MOCK_PREFIX}/{system}"
+        sources[system] = base_url
+        async with sessionmaker() as session:
+            existing = await session.scalar(
+                select(ConnectorRegistration).where(ConnectorRegistration.name == system)
+            )
+            if existing is None:
+                defaults = adapter(system)
+                await sources_service.register(
+                    session,
+                    registry,
+                    integrator,
+                    ConnectorCreate.model_validate(
+                        {
+                            "name": system,
+                            "system": system,
+                            "base_url": base_url,
+                            "auth": _demo_auth(app.state.demo_mocks[system]),
+                            "record_types": list(defaults.record_types),
+                            "timeouts": defaults.timeouts,
+                            "retries": defaults.retries,
+                            "breaker": defaults.breaker,
+                            "max_concurrency": defaults.max_concurrency,
+                        }
+                    ),
+                )
+            elif existing.base_url != base_url or not existing.enabled:
+                await sources_service.update(
+                    session,
+                    registry,
+                    integrator,
+                    existing.id,
+                    ConnectorPatch.model_validate(
+                        {
+                            "base_url": base_url,
+                            "auth": _demo_auth(app.state.demo_mocks[system]),
+                            "enabled": True,
+                            "reprobe": True,
+                        }
+                    ),
+                )
+    dictionary = app.state.dictionary
+    consumer = clients[Role.consumer.value]["client_id"]
+    rights = [
+        AccessRightIn(
+            record_type=record_type,
+            fields=[f.name for f in dictionary.record_type(record_type).latest().fields],
+            purposes=[purpose],
+            legal_basis=legal_basis,
+        )
+        for purpose, (legal_basis, record_types) in DEMO_PURPOSES.items()
+        for record_type in record_types
+    ]
+    async with sessionmaker() as session:
+        await security_service.replace_access_rights(session, dictionary, consumer, rights)
+    purposes = [
+        {
+            "purpose": purpose,
+            "legal_basis": legal_basis,
+            "record_types": {
+                rt: [f.name for f in dictionary.record_type(rt).latest().fields]
+                for rt in record_types
+            },
+        }
+        for purpose, (legal_basis, record_types) in DEMO_PURPOSES.items()
+    ]
+    citizens = [
+        {"citizen_id": citizen_id, "token": issue_citizen_token(settings, citizen_id)}
+        for citizen_id in Dataset(mock_settings).demo_citizens(DEMO_CITIZENS)
+    ]
+    return {"citizens": citizens, "purposes": purposes, "sources": sources}

@@ -6,19 +6,47 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from app.audit.proof_router import router as audit_proof_router
+from app.audit.router import citizen_router as access_log_router
+from app.audit.router import router as audit_router
 from app.config import Settings
+from app.consent.citizen_router import router as my_consents_router
+from app.consent.router import router as consents_router
 from app.errors import install_error_handlers
+from app.exchange.router import router as records_router
+from app.filings.citizen_router import router as my_filings_router
+from app.filings.procedures_router import router as procedures_router
+from app.filings.router import router as filings_router
+from app.filings.stats import router as declare_once_stats_router
 from app.health.router import router as health_router
 from app.lifecycle import lifespan
 from app.middleware import RequestContextMiddleware
 from app.observability import HubMetrics
 from app.openapi import problem_schema
-from app.responses import FastJSONResponse
 from app.registry.router import router as dictionary_router
 from app.registry.router import validation_router
+from app.responses import FastJSONResponse
 from app.security.router import router as clients_router
+from app.sources.router import router as connectors_router
 
-ROUTERS = [health_router, clients_router, dictionary_router, validation_router]
+# The data path first: routes are matched in order and it is the hot one.
+ROUTERS = [
+    records_router,
+    health_router,
+    clients_router,
+    dictionary_router,
+    validation_router,
+    audit_router,
+    audit_proof_router,
+    access_log_router,
+    consents_router,
+    my_consents_router,
+    connectors_router,
+    procedures_router,
+    filings_router,
+    my_filings_router,
+    declare_once_stats_router,
+]
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -52,9 +52,7 @@ class RequestContextMiddleware:
         swallowing = False
 
         limit = (
-            self.max_batch_body_bytes
-            if scope["path"].endswith("/batch")
-            else self.max_body_bytes
+            self.max_batch_body_bytes if scope["path"].endswith("/batch") else self.max_body_bytes
         )
 
         async def send_wrapper(message: Message) -> None:

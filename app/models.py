@@ -1,8 +1,19 @@
 """Imports every domain's tables so that ``Base.metadata`` is complete (alembic, tests)."""
 
 from app.audit import models as audit_models
+from app.consent import models as consent_models
 from app.db import Base
+from app.filings import models as filings_models
 from app.registry import models as registry_models
 from app.security import models as security_models
+from app.sources import models as sources_models
 
-__all__ = ["Base", "audit_models", "registry_models", "security_models"]
+__all__ = [
+    "Base",
+    "audit_models",
+    "consent_models",
+    "filings_models",
+    "registry_models",
+    "security_models",
+    "sources_models",
+]

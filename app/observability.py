@@ -14,6 +14,19 @@ class HubMetrics:
             ["method", "route", "status"],
             registry=self.registry,
         )
+        # Declare once (app/filings): counted when a filing is submitted.
+        self.declare_once_fields = Counter(
+            "hub_declare_once_fields_total",
+            "Dossier fields of submitted filings, by procedure and origin (state or applicant).",
+            ["procedure", "origin"],
+            registry=self.registry,
+        )
+        self.declare_once_components = Counter(
+            "hub_declare_once_components_total",
+            "Dossier components of submitted filings, by procedure and origin.",
+            ["procedure", "origin"],
+            registry=self.registry,
+        )
         self.latency = Histogram(
             "hub_http_request_duration_seconds",
             "HTTP request duration by route template and method.",

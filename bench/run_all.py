@@ -18,15 +18,18 @@ def main() -> int:
     here = Path(__file__).resolve().parent
     scripts = [here / name for name in ORDER if (here / name).exists()]
     scripts += sorted(
-        p for p in here.glob("*.py") if p.name not in ORDER and p.name not in {"run_all.py"}
-        and not p.name.startswith("_")
+        p
+        for p in here.glob("*.py")
+        if p.name not in ORDER and p.name not in {"run_all.py"} and not p.name.startswith("_")
     )
     failed = []
     for script in scripts:
         print(f"\n=== {script.name} ===", flush=True)
         started = time.perf_counter()
         result = subprocess.run([sys.executable, str(script)], cwd=here.parent, check=False)
-        print(f"--- {script.name}: exit {result.returncode} in {time.perf_counter() - started:.1f}s")
+        print(
+            f"--- {script.name}: exit {result.returncode} in {time.perf_counter() - started:.1f}s"
+        )
         if result.returncode != 0:
             failed.append(script.name)
     if failed:

@@ -15,6 +15,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -129,7 +130,9 @@ MakeClient = Callable[..., Awaitable[ApiCredentials]]
 def make_api_client(app: FastAPI) -> MakeClient:
     """Create an API client straight through the security service (not over HTTP)."""
 
-    async def make(*roles: str, name: str | None = None, agency: str = "Test agency") -> ApiCredentials:
+    async def make(
+        *roles: str, name: str | None = None, agency: str = "Test agency"
+    ) -> ApiCredentials:
         async with app.state.sessionmaker() as session:
             created, _key, plaintext = await security_service.create_client(
                 session,
@@ -145,3 +148,19 @@ def make_api_client(app: FastAPI) -> MakeClient:
 @pytest.fixture
 async def admin(make_api_client: MakeClient) -> ApiCredentials:
     return await make_api_client("admin")
+
+
+@pytest.fixture(scope="session")
+def mock_servers_session() -> Iterator[Any]:
+    """The four mock source systems as uvicorn processes on loopback, for the whole session."""
+    from tests.mock_servers import MockServers
+
+    with MockServers() as servers:
+        yield servers
+
+
+@pytest.fixture
+def mock_servers(mock_servers_session: Any) -> Any:
+    """The session's mocks (tests/mock_servers.py), with no faults and zeroed statistics."""
+    mock_servers_session.reset()
+    return mock_servers_session

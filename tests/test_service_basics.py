@@ -58,8 +58,12 @@ async def test_metrics_count_requests_by_route_template_and_status(
     await client.get("/v1/clients/abc", headers=admin.headers)
     await client.get("/healthz")
     text = (await client.get("/metrics")).text
-    assert 'hub_http_requests_total{method="GET",route="/v1/clients/{client_id}",status="404"}' in text
-    assert 'hub_http_request_duration_seconds_bucket{le="0.001",method="GET",route="/healthz"}' in text
+    assert (
+        'hub_http_requests_total{method="GET",route="/v1/clients/{client_id}",status="404"}' in text
+    )
+    assert (
+        'hub_http_request_duration_seconds_bucket{le="0.001",method="GET",route="/healthz"}' in text
+    )
 
 
 async def test_an_oversized_body_is_refused_with_413(
@@ -77,7 +81,9 @@ async def test_an_oversized_body_is_refused_with_413(
             yield b"x" * (settings.max_body_bytes // 4)
 
     streamed = await client.post(
-        "/v1/clients", headers={**admin.headers, "content-type": "application/json"}, content=chunks()
+        "/v1/clients",
+        headers={**admin.headers, "content-type": "application/json"},
+        content=chunks(),
     )
     assert streamed.status_code == 413
     assert streamed.json()["code"] == "payload_too_large"

@@ -1,28 +1,75 @@
-"""Appending to the access log.
+"""Appending to the access log, with group commit.
 
-Each append is committed before it returns, so an acknowledged request always has its
-event on disk. Sequence numbers are dense: a writer takes the next number inside its own
-transaction, and a concurrent writer that took the same number retries.
+``append`` puts the event on a queue and waits. One writer task per instance takes what has
+gathered (up to ``audit_batch_max`` events, waiting at most ``audit_flush_ms``), inserts it in
+one transaction and, after the commit, resolves every caller's future with the event's id.
+An acknowledged append is therefore on disk, and concurrent requests share one commit.
+If the commit fails, every caller in the batch gets :class:`AuditUnavailable` and releases
+nothing. Ids come from the database (a PostgreSQL sequence, the SQLite rowid); the sealer
+gives chain positions later, so several instances can append at once.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
+import logging
 import secrets
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, cast
 
-from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError, OperationalError
+import orjson
+from sqlalchemy import Table, insert
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.audit.events import AuditEntry, AuditUnavailable
 from app.audit.models import AuditEvent
+from app.audit.sealer import Sealer
+from app.audit.serialize import request_hash, response_hash
 from app.config import Settings
 
-MAX_ATTEMPTS = 20
+log = logging.getLogger("hub.audit")
+
+__all__ = [
+    "AuditLog",
+    "WriterStats",
+    "load_subject_key",
+    "mask_citizen_id",
+    "request_hash",
+    "response_hash",
+    "subject_hmac",
+]
+
+_TABLE = cast(Table, AuditEvent.__table__)
+_INSERT = insert(_TABLE).returning(_TABLE.c.seq, sort_by_parameter_order=True)
+_LIMITS: dict[str, int] = {
+    c.name: getattr(c.type, "length", 0) for c in _TABLE.columns if getattr(c.type, "length", 0)
+}
+
+_SQLITE_COLUMNS = [c.name for c in _TABLE.columns if c.name not in ("seq", "leaf_index")]
+_SQLITE_INSERT = (
+    f"INSERT INTO audit_events ({', '.join(_SQLITE_COLUMNS)}) "
+    f"VALUES ({', '.join('?' for _ in _SQLITE_COLUMNS)})"
+)
+
+
+def _sqlite_params(row: dict[str, Any]) -> tuple[Any, ...]:
+    """The row as SQLAlchemy itself stores it on SQLite: naive UTC text timestamps and JSON
+    text, so that reads through the ORM give back exactly the appended values."""
+    values = []
+    for name in _SQLITE_COLUMNS:
+        value = row[name]
+        if name == "ts":
+            value = value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+        elif name in ("fields", "details"):
+            value = orjson.dumps(value).decode()
+        values.append(value)
+    return tuple(values)
 
 
 def load_subject_key(settings: Settings) -> bytes:
@@ -51,55 +98,191 @@ def mask_citizen_id(citizen_id: str) -> str:
     return citizen_id[:4] + "*" * (len(citizen_id) - 6) + citizen_id[-2:]
 
 
+@dataclass
+class WriterStats:
+    """Counters of the group-commit writer (``AuditLog.stats``)."""
+
+    events: int = 0
+    commits: int = 0
+    largest_batch: int = 0
+    failed_commits: int = 0
+
+
+@dataclass(slots=True)
+class _Pending:
+    row: dict[str, Any]
+    future: asyncio.Future[int]
+
+
 class AuditLog:
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], subject_key: bytes) -> None:
+    """The access log of one hub instance: ``append`` (group commit) and the sealer."""
+
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        subject_key: bytes,
+        *,
+        settings: Settings | None = None,
+    ) -> None:
         self._sessionmaker = sessionmaker
         self._subject_key = subject_key
-        self._lock = asyncio.Lock()
+        self._settings = settings or Settings()
+        self._flush = max(0.0, self._settings.audit_flush_ms / 1000)
+        self._batch_max = max(1, self._settings.audit_batch_max)
+        self._timeout = self._settings.audit_write_timeout_seconds
+        self._queue: asyncio.Queue[_Pending | None] = asyncio.Queue()
+        self._writer: asyncio.Task[None] | None = None
+        self.stats = WriterStats()
+        self.sealer: Sealer | None = Sealer(self._settings) if settings is not None else None
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Start the writer, and the sealer if configured (a broken key raises here)."""
+        self._ensure_writer()
+        if self.sealer is not None and self._settings.audit_sealer:
+            await self.sealer.start()
+
+    async def stop(self) -> None:
+        """Write what is queued, then stop the writer and the sealer."""
+        writer, self._writer = self._writer, None
+        if writer is not None and not writer.done():
+            self._queue.put_nowait(None)
+            try:
+                await asyncio.wait_for(writer, self._timeout + 1)
+            except TimeoutError:
+                writer.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await writer
+        if self.sealer is not None:
+            await self.sealer.stop()
+
+    def _ensure_writer(self) -> None:
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._run(), name="audit-writer")
+
+    # --- appending ----------------------------------------------------------------------------
 
     def subject_hmac(self, citizen_id: str) -> str:
         return subject_hmac(self._subject_key, citizen_id)
 
-    def _row(self, entry: AuditEntry, seq: int) -> AuditEvent:
+    request_hash = staticmethod(request_hash)
+    response_hash = staticmethod(response_hash)
+
+    def _row(self, entry: AuditEntry) -> dict[str, Any]:
         subject = entry.subject_id
-        return AuditEvent(
-            seq=seq,
-            ts=datetime.now(UTC),
-            kind=entry.kind,
-            client_id=entry.client_id,
-            agency=entry.agency,
-            officer_id=entry.officer_id,
-            case_id=entry.case_id,
-            subject_hmac=self.subject_hmac(subject) if subject else None,
-            subject_hint=mask_citizen_id(subject) if subject else None,
-            record_type=entry.record_type,
-            fields=list(entry.fields),
-            purpose=entry.purpose,
-            procedure=entry.procedure,
-            filing_id=entry.filing_id,
-            basis=entry.basis,
-            outcome=entry.outcome,
-            error_code=entry.error_code,
-            request_id=entry.request_id,
-            request_hash=entry.request_hash,
-            response_hash=entry.response_hash,
-            details=dict(entry.details),
-        )
+        row: dict[str, Any] = {
+            "ts": datetime.now(UTC),
+            "kind": entry.kind,
+            "client_id": entry.client_id,
+            "agency": entry.agency,
+            "officer_id": entry.officer_id,
+            "case_id": entry.case_id,
+            "subject_hmac": self.subject_hmac(subject) if subject else None,
+            "subject_hint": mask_citizen_id(subject) if subject else None,
+            "record_type": entry.record_type,
+            # A JSON round trip: the row holds exactly what the database will give back.
+            "fields": [str(f) for f in entry.fields],
+            "purpose": entry.purpose,
+            "procedure": entry.procedure,
+            "filing_id": entry.filing_id,
+            "basis": entry.basis,
+            "outcome": entry.outcome,
+            "error_code": entry.error_code,
+            "request_id": entry.request_id,
+            "request_hash": entry.request_hash,
+            "response_hash": entry.response_hash,
+            "details": (
+                orjson.loads(orjson.dumps(entry.details, default=str)) if entry.details else {}
+            ),
+        }
+        # One oversized header must not fail the whole shared transaction.
+        for name, limit in _LIMITS.items():
+            value = row.get(name)
+            if isinstance(value, str) and len(value) > limit:
+                row[name] = value[: limit - 1] + "…"
+        return row
 
     async def append(self, entry: AuditEntry) -> int:
-        async with self._lock:
-            for _ in range(MAX_ATTEMPTS):
-                try:
-                    async with self._sessionmaker() as session:
-                        last = await session.scalar(select(func.max(AuditEvent.seq)))
-                        seq = (last or 0) + 1
-                        session.add(self._row(entry, seq))
-                        await session.commit()
-                        return seq
-                except IntegrityError:
-                    continue
-                except (OperationalError, OSError) as exc:
-                    raise AuditUnavailable(
-                        "The access log cannot be written; no data is released."
-                    ) from exc
-        raise AuditUnavailable("The access log is contended; no data is released.")
+        """Make the entry durable and return its id (``seq``); AuditUnavailable otherwise."""
+        pending = _Pending(self._row(entry), asyncio.get_running_loop().create_future())
+        self._ensure_writer()
+        self._queue.put_nowait(pending)
+        return await pending.future
+
+    async def _run(self) -> None:
+        queue = self._queue
+        while True:
+            first = await queue.get()
+            if first is None:
+                return
+            batch = [first]
+            if self._flush and queue.empty():
+                # A lone event waits a few ms for company; events that queued up while the
+                # previous commit ran are written at once.
+                await asyncio.sleep(self._flush)
+            stop = False
+            while len(batch) < self._batch_max and not queue.empty():
+                item = queue.get_nowait()
+                if item is None:
+                    stop = True
+                    break
+                batch.append(item)
+            await self._write(batch)
+            if stop:
+                return
+
+    async def _commit(self, batch: list[_Pending]) -> list[int]:
+        rows = [p.row for p in batch]
+        async with asyncio.timeout(self._timeout), self._sessionmaker() as session:
+            connection = await session.connection()
+            if connection.dialect.name == "sqlite":
+                # SQLite runs INSERT .. RETURNING row by row; a plain executemany is one C loop.
+                # The transaction holds the database's write lock from the first row, and
+                # AUTOINCREMENT hands out consecutive rowids, so the ids are the last n.
+                await connection.exec_driver_sql(_SQLITE_INSERT, [_sqlite_params(r) for r in rows])
+                last = await connection.exec_driver_sql("SELECT last_insert_rowid()")
+                top = int(last.scalar_one())
+                seqs = list(range(top - len(rows) + 1, top + 1))
+            else:
+                result = await connection.execute(_INSERT, rows)
+                seqs = list(result.scalars())
+            await session.commit()
+        return seqs
+
+    async def _write(self, batch: list[_Pending]) -> None:
+        try:
+            seqs = await self._commit(batch)
+        except asyncio.CancelledError:
+            self._fail(batch, None)
+            raise
+        except (DataError, IntegrityError) as exc:
+            if len(batch) == 1:
+                self._fail(batch, exc)
+                return
+            # One bad row: write the others on their own rather than refuse them all.
+            for pending in batch:
+                await self._write([pending])
+            return
+        except Exception as exc:
+            self._fail(batch, exc)
+            return
+        stats = self.stats
+        stats.commits += 1
+        stats.events += len(batch)
+        stats.largest_batch = max(stats.largest_batch, len(batch))
+        for pending, seq in zip(batch, seqs, strict=True):
+            if not pending.future.done():
+                pending.future.set_result(seq)
+        if self.sealer is not None:
+            self.sealer.notify(len(batch))
+
+    def _fail(self, batch: list[_Pending], exc: BaseException | None) -> None:
+        self.stats.failed_commits += 1
+        if exc is not None:
+            log.error("access log write failed: %s: %s", type(exc).__name__, exc)
+        for pending in batch:
+            if not pending.future.done():
+                pending.future.set_exception(
+                    AuditUnavailable("The access log cannot be written; no data is released.")
+                )

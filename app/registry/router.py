@@ -20,6 +20,7 @@ from app.registry.schemas import (
     ValidationResult,
 )
 from app.registry.validation import NdjsonValidation, parse_json_array, validate_array
+from app.responses import DuplexStreamingResponse
 from app.security.deps import PUBLIC, AdminClient, AnyClient
 
 router = APIRouter(prefix="/v1/dictionary", tags=["dictionary"])
@@ -224,6 +225,7 @@ async def publish_version(
 ) -> PublishResultOut:
     """Publish a new immutable version after the compatibility check. A breaking version is
     refused with every violation listed; the same content again returns the existing one."""
+    service.record_type_of(dictionary, name)
     candidate = service.parse_candidate(await _json_object(request))
     version, created = await service.publish(session, dictionary, name, candidate, admin.client_id)
     if created:
@@ -234,7 +236,9 @@ async def publish_version(
             record_type=name,
             details={"version": version.version, "id": version.id},
         )
-    return PublishResultOut(record_type=name, version=version.version, id=version.id, created=created)
+    return PublishResultOut(
+        record_type=name, version=version.version, id=version.id, created=created
+    )
 
 
 @router.post(
@@ -247,6 +251,7 @@ async def check_compatibility(
     name: str, request: Request, admin: AdminClient, dictionary: DictionaryDep
 ) -> CompatibilityReport:
     """What publishing would say, without publishing."""
+    service.record_type_of(dictionary, name)
     candidate = service.parse_candidate(await _json_object(request))
     return CompatibilityReport(**service.compatibility(dictionary, name, candidate))
 
@@ -298,7 +303,7 @@ async def validate_record(
         version=validator.version,
         as_of=(when or date.today()).isoformat(),
         valid=not issues,
-        errors=[i.as_dict() for i in issues],  # type: ignore[misc]
+        errors=[i.as_dict() for i in issues],
     )
 
 
@@ -334,6 +339,6 @@ async def validate_batch(
     if content_type in NDJSON_TYPES:
         run = NdjsonValidation(validator, request.stream(), when)
         await run.start()
-        return StreamingResponse(run.results(), media_type="application/x-ndjson")
+        return DuplexStreamingResponse(run.results(), media_type="application/x-ndjson")
     records = parse_json_array(await request.body())
     return BatchResult(**validate_array(validator, records, when))

@@ -100,13 +100,17 @@ def codelist_view(codelist: CodeList, as_of: date) -> dict[str, Any]:
 def crosswalk_view(
     codelist: CodeList, code: str, from_version: str | None, to_version: str | None
 ) -> dict[str, Any]:
+    labels = [v.version for v in codelist.versions]
+    for label in (from_version, to_version):
+        if label is not None and label not in labels:
+            raise NotFound(
+                f"{codelist.id} has no version {label!r}; versions: {', '.join(labels)}.",
+                code="unknown_version",
+            )
     try:
         targets = codelist.crosswalk(code, from_version, to_version)
-    except KeyError as exc:
-        raise NotFound(str(exc.args[0]), code="unknown_version") from None
     except ValueError as exc:
         raise BadRequest(str(exc), code="invalid_crosswalk") from None
-    labels = [v.version for v in codelist.versions]
     to_label = to_version or labels[-1]
     from_label = from_version or labels[max(labels.index(to_label) - 1, 0)]
     source = codelist.version(from_label).entry(code)

@@ -121,7 +121,7 @@ class NdjsonValidation:
             try:
                 record = orjson.loads(raw)
             except orjson.JSONDecodeError as exc:
-                if strict:
+                if strict and self.line_no <= FIRST_RESULT_AFTER_LINES:
                     raise BadRequest(
                         f"Line {self.line_no} is not valid JSON: {exc.msg}.",
                         code="malformed_ndjson",

@@ -15,6 +15,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from app.errors import Forbidden, Unauthenticated
+from app.security.citizen import CitizenPrincipal, CitizenTokenVerifier
 from app.security.roles import ClientPrincipal, Role
 from app.security.service import KeyAuthenticator
 
@@ -72,6 +73,22 @@ def require_roles(*roles: Role) -> Callable[[Request, BearerDep], Awaitable[Clie
     return dependency
 
 
+async def require_citizen(request: Request, credentials: BearerDep) -> CitizenPrincipal:
+    token = bearer_token(credentials)
+    if not looks_like_jwt(token):
+        raise Forbidden(
+            "This endpoint is for citizens; send your eID token, not an API key.",
+            code="wrong_principal",
+        )
+    verifier: CitizenTokenVerifier = request.app.state.citizen_verifier
+    principal = verifier.verify(token)
+    request.state.citizen = principal
+    return principal
+
+
+require_citizen.access_rule = AccessRule("citizen")  # type: ignore[attr-defined]
+
+
 async def public_route() -> None:
     """Marks a route as open to anyone (it must still never expose personal data)."""
 
@@ -85,3 +102,4 @@ ConsumerClient = Annotated[ClientPrincipal, Depends(require_roles(Role.consumer)
 IntegratorClient = Annotated[ClientPrincipal, Depends(require_roles(Role.integrator))]
 AuditorClient = Annotated[ClientPrincipal, Depends(require_roles(Role.auditor))]
 AnyClient = Annotated[ClientPrincipal, Depends(require_roles(*Role))]
+CitizenDep = Annotated[CitizenPrincipal, Depends(require_citizen)]

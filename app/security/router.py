@@ -111,7 +111,10 @@ async def issue_key(
     """A new key for rotation; the old one keeps working until revoked."""
     key, plaintext = await service.issue_key(session, client_id)
     await record_admin_action(
-        request, admin, EventKind.KEY_ISSUED, details={"client": client_id, "key_prefix": key.prefix}
+        request,
+        admin,
+        EventKind.KEY_ISSUED,
+        details={"client": client_id, "key_prefix": key.prefix},
     )
     return KeyCreated(**_key_out(key).model_dump(), api_key=plaintext)
 
@@ -128,7 +131,10 @@ async def revoke_key(
     key = await service.revoke_key(session, client_id, key_id)
     request.app.state.authenticator.evict_client(client_id)
     await record_admin_action(
-        request, admin, EventKind.KEY_REVOKED, details={"client": client_id, "key_prefix": key.prefix}
+        request,
+        admin,
+        EventKind.KEY_REVOKED,
+        details={"client": client_id, "key_prefix": key.prefix},
     )
     return _key_out(key)
 

@@ -131,7 +131,9 @@ async def test_access_rights_naming_unknown_types_or_fields_are_refused_listing_
         ("/rights/1/fields/2", "unknown_field"),
         ("/rights/1/purposes/0", "invalid_purpose"),
     ]
-    kept = await client.get(f"/v1/clients/{consumer.client_id}/access-rights", headers=admin.headers)
+    kept = await client.get(
+        f"/v1/clients/{consumer.client_id}/access-rights", headers=admin.headers
+    )
     assert kept.json()["rights"] == []
     nobody = await client.put(
         f"/v1/clients/{'0' * 36}/access-rights", headers=admin.headers, json=RIGHTS

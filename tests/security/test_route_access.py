@@ -40,7 +40,9 @@ def _walk(routes: Sequence[BaseRoute]) -> Iterator[BaseRoute]:
 
 def _api_routes(app: FastAPI) -> list[APIRoute]:
     schema_paths = app.openapi()["paths"]
-    routes = [r for r in _walk(app.router.routes) if isinstance(r, APIRoute) and r.include_in_schema]
+    routes = [
+        r for r in _walk(app.router.routes) if isinstance(r, APIRoute) and r.include_in_schema
+    ]
     assert {r.path for r in routes} == set(schema_paths), "OpenAPI and routes disagree"
     return routes
 

@@ -1,0 +1,103 @@
+"""Proofs and verification of the access log: inclusion proofs, the stored log's verification
+and the published sealing keys. The auditor's search and export live in ``router.py``."""
+
+from __future__ import annotations
+
+import base64
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from sqlalchemy import select
+
+from app.audit.keys import key_document, public_keys_from_document, published_keys
+from app.audit.merkle import inclusion_path
+from app.audit.models import AuditEvent, AuditSeal
+from app.audit.router import record_auditor_query
+from app.audit.serialize import EVENT_COLUMNS, canonical_json, event_record, seal_record
+from app.audit.verify import seal_mapping, verify_database
+from app.deps import SessionDep
+from app.errors import Conflict, NotFound, problem_responses
+from app.security.deps import PUBLIC, AuditorClient
+
+router = APIRouter(prefix="/v1/audit", tags=["audit"])
+
+
+class NotSealedYet(Conflict):
+    status, code, title = 409, "not_sealed_yet", "Not sealed yet"
+
+
+@router.get(
+    "/events/{event_id}/proof",
+    summary="Inclusion proof of an event",
+    responses=problem_responses(401, 403, 404, 409),
+)
+async def event_proof(
+    event_id: int, request: Request, auditor: AuditorClient, session: SessionDep
+) -> dict[str, Any]:
+    """The event, its RFC 9162 audit path within its batch and the signed seal of that batch.
+
+    Check it with only the public key: hash the event to its leaf, fold the audit path to the
+    batch root, compare with the seal's ``root`` and verify the seal's signature
+    (docs/audit.md). An event not sealed yet is a 409 ``not_sealed_yet``; retry in a second."""
+    await record_auditor_query(request, auditor, "proof", {"seq": event_id})
+    event = await session.get(AuditEvent, event_id)
+    if event is None:
+        raise NotFound(f"No audit event {event_id}.")
+    if event.leaf_index is None:
+        raise NotSealedYet(
+            f"Event {event_id} is not sealed yet; seals follow within seconds.",
+            headers={"Retry-After": "1"},
+        )
+    seal = await session.scalar(
+        select(AuditSeal)
+        .where(AuditSeal.leaf_start <= event.leaf_index)
+        .order_by(AuditSeal.seal_index.desc())
+        .limit(1)
+    )
+    if seal is None or event.leaf_index >= seal.leaf_start + seal.leaf_count:
+        raise NotFound(f"The seal of event {event_id} is missing (archived or deleted).")
+    leaves = bytes(seal.leaf_hashes)
+    hashes = [leaves[i : i + 32] for i in range(0, len(leaves), 32)]
+    index = event.leaf_index - seal.leaf_start
+    record = event_record({c: getattr(event, c) for c in EVENT_COLUMNS})
+    return {
+        "event": {**record, "leaf_index": event.leaf_index},
+        "leaf_hash": hashes[index].hex(),
+        "leaf_bytes_b64": base64.b64encode(canonical_json(record)).decode(),
+        "proof": {
+            "leaf_index": event.leaf_index,
+            "index_in_batch": index,
+            "tree_size": seal.leaf_count,
+            "audit_path": [h.hex() for h in inclusion_path(index, hashes)],
+        },
+        "seal": seal_record(seal_mapping(seal), with_leaves=False),
+    }
+
+
+@router.get(
+    "/verify", summary="Verify the stored access log", responses=problem_responses(401, 403)
+)
+async def verify_log(
+    request: Request,
+    auditor: AuditorClient,
+    session: SessionDep,
+    from_seq: Annotated[int | None, Query(alias="from", description="First event id.")] = None,
+    to_seq: Annotated[int | None, Query(alias="to", description="Last event id.")] = None,
+) -> dict[str, Any]:
+    """Recompute every leaf, root, seal hash, signature and chain link of the stored log (or of
+    the batches holding events ``from``..``to``), streaming batch by batch. ``ok`` is false
+    when anything was tampered with; ``first_problem`` names the first bad event id, its
+    chain position and a stable code (docs/audit.md lists them)."""
+    await record_auditor_query(request, auditor, "verify", {"from": from_seq, "to": to_seq})
+    keys = public_keys_from_document(key_document(await published_keys(session), None))
+    report = await verify_database(session, keys, from_seq=from_seq, to_seq=to_seq)
+    return report.as_dict()
+
+
+@router.get("/public-key", summary="Sealing public keys", dependencies=[PUBLIC])
+async def public_key(request: Request, session: SessionDep) -> dict[str, Any]:
+    """Every Ed25519 key that has signed seals, current and retired (base64 raw 32 bytes).
+    Save this document: ``declare-once audit verify --public-key FILE`` needs nothing else."""
+    sealer = getattr(request.app.state.audit, "sealer", None)
+    current = sealer.current_key_id if sealer is not None else None
+    return key_document(await published_keys(session), current)

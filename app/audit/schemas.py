@@ -1,0 +1,127 @@
+"""Response models of the auditor API and of the citizen's access log.
+
+Neither ever carries a citizen ID in clear: the subject appears as its keyed HMAC (the
+search key) and a masked hint such as ``0010******45``.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+CURSOR_DESCRIPTION = (
+    "Opaque; pass it back unchanged with the same filters and order to get the next page. "
+    "Null when there are no more events."
+)
+
+
+class AuditEventOut(BaseModel):
+    """One event of the access log, as an auditor sees it."""
+
+    seq: int = Field(description="Sequence number: dense, increasing, the event's id.")
+    ts: datetime = Field(description="When the event was appended (UTC).")
+    kind: str = Field(description="e.g. `data.pull`, `filing.prefill`, `admin.key_issued`.")
+    client_id: str | None
+    agency: str | None
+    officer_id: str | None = Field(description="The officer at the counter (`X-User-Id`).")
+    case_id: str | None
+    subject_hint: str | None = Field(description="Masked citizen ID, e.g. `0010******45`.")
+    subject_hmac: str | None = Field(description="HMAC-SHA256 of the citizen ID (hex).")
+    record_type: str | None
+    fields: list[str] = Field(description="Field names read; never their values.")
+    purpose: str | None
+    procedure: str | None
+    filing_id: str | None
+    basis: str | None = Field(description="`legal:<citation>` or `consent:<consent id>`.")
+    outcome: str
+    error_code: str | None
+    request_id: str | None
+    request_hash: str | None
+    response_hash: str | None
+    details: dict[str, Any]
+    leaf_index: int | None = Field(
+        default=None, description="Position in the sealed chain; null until sealed (about 1 s)."
+    )
+
+
+class AuditEventPage(BaseModel):
+    items: list[AuditEventOut]
+    next_cursor: str | None = Field(description=CURSOR_DESCRIPTION)
+
+
+class ClientCount(BaseModel):
+    client_id: str | None
+    agency: str | None
+    count: int
+
+
+class RecordTypeCount(BaseModel):
+    record_type: str
+    count: int
+
+
+class OutcomeCount(BaseModel):
+    outcome: str
+    count: int
+
+
+class KindCount(BaseModel):
+    kind: str
+    count: int
+
+
+class DayCount(BaseModel):
+    day: date = Field(description="The UTC calendar day.")
+    count: int
+
+
+class ErrorCodeCount(BaseModel):
+    error_code: str | None
+    count: int
+
+
+class DenialStats(BaseModel):
+    total: int = Field(description="Events with outcome `denied`.")
+    by_error_code: list[ErrorCodeCount]
+    by_client: list[ClientCount]
+
+
+class AuditStats(BaseModel):
+    since: datetime | None
+    until: datetime | None
+    total: int
+    by_client: list[ClientCount]
+    by_record_type: list[RecordTypeCount]
+    by_outcome: list[OutcomeCount]
+    by_kind: list[KindCount]
+    by_day: list[DayCount]
+    denials: DenialStats
+
+
+class AccessLogEntry(BaseModel):
+    """One use of the citizen's data, as the citizen sees it.
+
+    The officer who made the request is deliberately absent: the agency is the accountable
+    party towards the citizen, and the officer's identity stays with the auditors.
+    """
+
+    event_id: int = Field(description="The event's sequence number; an auditor can prove it.")
+    at: datetime = Field(description="When (UTC).")
+    kind: str = Field(description="`data.pull`, `filing.prefill` ...")
+    agency: str | None = Field(description="Which agency, by name.")
+    record_type: str | None
+    fields: list[str] = Field(description="Which fields were read (names only).")
+    purpose: str | None
+    procedure: str | None
+    filing_id: str | None
+    legal_basis: str | None = Field(description="The legal citation, when the basis was a law.")
+    consent_id: str | None = Field(description="Your consent, when the basis was a consent.")
+    outcome: str = Field(description="`allowed`, `denied` or `error`.")
+    error_code: str | None = Field(description="Why it was refused, when it was.")
+
+
+class AccessLogPage(BaseModel):
+    items: list[AccessLogEntry]
+    next_cursor: str | None = Field(description=CURSOR_DESCRIPTION)

@@ -1,0 +1,310 @@
+"""The sealer: takes unsealed events in id order, gives them dense chain positions, builds an
+RFC 9162 Merkle tree per batch, chains the root to the previous seal and signs the seal.
+
+Every hub instance runs one, but only one seals at a time: a PostgreSQL transaction-level
+advisory lock, or an exclusive file lock next to the SQLite database. Positions are assigned
+in the order the sealer finds events, so an event whose transaction commits late (after
+events with higher ids were sealed) is simply sealed in the next batch: nothing is skipped
+and positions stay dense.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import logging
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from hashlib import sha256
+from pathlib import Path
+from typing import Any
+
+import orjson
+from sqlalchemy import bindparam, event, insert, select, text, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from app.audit.keys import SigningKey, load_signing_key, publish_key
+from app.audit.merkle import root_of
+from app.audit.models import AuditArchive, AuditEvent, AuditSeal
+from app.audit.serialize import EVENT_COLUMNS, GENESIS_HASH, event_bytes, seal_body_bytes
+from app.config import Settings
+from app.db import create_engine, create_sessionmaker
+
+log = logging.getLogger("hub.audit.sealer")
+
+# pg_try_advisory_xact_lock key: "DOHSEAL" as an integer, fixed for every instance.
+ADVISORY_LOCK_KEY = 0x444F4853_45414C
+
+
+@dataclass
+class SealerStats:
+    seals: int = 0
+    events: int = 0
+    rounds: int = 0
+    skipped_locked: int = 0
+    errors: int = 0
+    last_lag_seconds: float = 0.0
+    max_lag_seconds: float = 0.0
+
+
+def _sqlite_path(url: str) -> Path | None:
+    if url.startswith("sqlite") and ":///" in url:
+        path = url.split(":///", 1)[1].split("?", 1)[0]
+        if path and path != ":memory:":
+            return Path(path)
+    return None
+
+
+def _immediate_transactions(engine: AsyncEngine) -> None:
+    """SQLite: take the write lock when the transaction begins, so the sealer's snapshot
+    cannot go stale under a concurrent commit (SQLITE_BUSY_SNAPSHOT)."""
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+class Sealer:
+    def __init__(self, settings: Settings, *, key: SigningKey | None = None) -> None:
+        self._settings = settings
+        self._url = settings.database_url
+        self.is_sqlite = self._url.startswith("sqlite")
+        self._engine: AsyncEngine | None = None
+        self._key = key
+        self._task: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()
+        self._local_pending = 0
+        self._lock = asyncio.Lock()
+        self.max_events = settings.audit_seal_max_events
+        self.interval = settings.audit_seal_interval_seconds
+        self.stats = SealerStats()
+        self._last_retention = 0.0
+
+    @property
+    def key(self) -> SigningKey:
+        if self._key is None:
+            self._key = load_signing_key(self._settings.data_dir)
+        return self._key
+
+    @property
+    def current_key_id(self) -> str | None:
+        return self._key.key_id if self._key is not None else None
+
+    @property
+    def engine(self) -> AsyncEngine:
+        if self._engine is None:
+            # orjson parses the JSON columns several times faster than the json module.
+            fast_json = {"json_deserializer": orjson.loads}
+            if self.is_sqlite:
+                self._engine = create_engine(self._url, **fast_json)
+                _immediate_transactions(self._engine)
+            else:
+                self._engine = create_engine(self._url, pool_size=2, max_overflow=2, **fast_json)
+        return self._engine
+
+    async def prepare(self) -> None:
+        """Load (or create) the signing key and publish it; a broken key stops the start."""
+        key = self.key
+        async with create_sessionmaker(self.engine)() as session:
+            await publish_key(session, key)
+
+    async def start(self) -> None:
+        await self.prepare()
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="audit-sealer")
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if self._engine is not None:
+            await self._engine.dispose()
+            self._engine = None
+
+    def notify(self, appended: int) -> None:
+        """The local writer committed events; wake early when a batch is full."""
+        self._local_pending += appended
+        if self._local_pending >= self.max_events:
+            self._wake.set()
+
+    async def _run(self) -> None:
+        poll = max(0.01, self.interval / 4)
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), poll)
+            self._wake.clear()
+            self._local_pending = 0
+            try:
+                await self.seal_pending()
+                await self._maybe_archive()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                self.stats.errors += 1
+                log.exception("sealing failed; retrying")
+                await asyncio.sleep(poll)
+
+    async def _maybe_archive(self) -> None:
+        days = self._settings.audit_retention_days
+        every = self._settings.audit_archive_check_seconds
+        if days is None or time.monotonic() - self._last_retention < every:
+            return
+        self._last_retention = time.monotonic()
+        from app.audit.retention import archive_expired
+
+        await archive_expired(self, self._settings)
+
+    @contextlib.asynccontextmanager
+    async def locked(self) -> AsyncIterator[AsyncConnection | None]:
+        """One transaction holding the cross-instance sealing lock, or None if another
+        instance holds it."""
+        async with self._lock:
+            lock_file = None
+            path = _sqlite_path(self._url)
+            if path is not None:
+                lock_file = open(f"{path}.sealer.lock", "a+b")  # noqa: SIM115, ASYNC230
+                try:
+                    fcntl.flock(lock_file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    lock_file.close()
+                    self.stats.skipped_locked += 1
+                    yield None
+                    return
+            try:
+                async with self.engine.begin() as conn:
+                    if not self.is_sqlite:
+                        got = await conn.scalar(
+                            text("SELECT pg_try_advisory_xact_lock(:key)"),
+                            {"key": ADVISORY_LOCK_KEY},
+                        )
+                        if not got:
+                            self.stats.skipped_locked += 1
+                            yield None
+                            return
+                    yield conn
+            finally:
+                if lock_file is not None:
+                    fcntl.flock(lock_file.fileno(), fcntl.LOCK_UN)
+                    lock_file.close()
+
+    async def seal_pending(self, max_batches: int | None = None) -> int:
+        """Seal everything unsealed, a batch of at most ``max_events`` at a time. Returns the
+        number of seals made (0 when nothing was pending or another instance holds the lock)."""
+        made = 0
+        self.stats.rounds += 1
+        while max_batches is None or made < max_batches:
+            async with self.locked() as conn:
+                if conn is None:
+                    return made
+                sealed = await self._seal_one(conn)
+            if sealed == 0:
+                break
+            made += 1
+            if sealed < self.max_events:
+                break
+        return made
+
+    async def _head(self, conn: AsyncConnection) -> tuple[int, int, str]:
+        last = (
+            await conn.execute(
+                select(
+                    AuditSeal.seal_index,
+                    AuditSeal.leaf_start,
+                    AuditSeal.leaf_count,
+                    AuditSeal.seal_hash,
+                )
+                .order_by(AuditSeal.seal_index.desc())
+                .limit(1)
+            )
+        ).first()
+        if last is not None:
+            return last.seal_index + 1, last.leaf_start + last.leaf_count, last.seal_hash
+        archived = (
+            await conn.execute(
+                select(AuditArchive.last_seal, AuditArchive.leaf_end, AuditArchive.last_seal_hash)
+                .order_by(AuditArchive.last_seal.desc())
+                .limit(1)
+            )
+        ).first()
+        if archived is not None:
+            return archived.last_seal + 1, archived.leaf_end, archived.last_seal_hash
+        return 0, 0, GENESIS_HASH
+
+    async def _seal_one(self, conn: AsyncConnection) -> int:
+        key = self.key
+        seal_index, leaf_start, prev_hash = await self._head(conn)
+        columns = [getattr(AuditEvent, c) for c in EVENT_COLUMNS]
+        rows = list(
+            (
+                await conn.execute(
+                    select(*columns)
+                    .where(AuditEvent.leaf_index.is_(None))
+                    .order_by(AuditEvent.seq)
+                    .limit(self.max_events)
+                )
+            ).mappings()
+        )
+        if not rows:
+            return 0
+        leaves = [sha256(b"\x00" + event_bytes(r)).digest() for r in rows]
+        root = root_of(leaves).hex()
+        seqs = [r["seq"] for r in rows]
+        positions = list(range(leaf_start, leaf_start + len(rows)))
+        if self.is_sqlite:
+            await conn.execute(
+                update(AuditEvent)
+                .where(AuditEvent.seq == bindparam("b_seq"))
+                .values(leaf_index=bindparam("b_leaf")),
+                [{"b_seq": s, "b_leaf": p} for s, p in zip(seqs, positions, strict=True)],
+            )
+        else:
+            await conn.execute(
+                text(
+                    "UPDATE audit_events AS e SET leaf_index = v.leaf FROM "
+                    "unnest(CAST(:seqs AS BIGINT[]), CAST(:leaves AS BIGINT[])) AS v(seq, leaf) "
+                    "WHERE e.seq = v.seq"
+                ),
+                {"seqs": seqs, "leaves": positions},
+            )
+        now = datetime.now(UTC)
+        body = {
+            "seal_index": seal_index,
+            "leaf_start": leaf_start,
+            "leaf_count": len(rows),
+            "root": root,
+            "prev_hash": prev_hash,
+            "sealed_at": now.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            "key_id": key.key_id,
+        }
+        body_bytes = seal_body_bytes(body)
+        await conn.execute(
+            insert(AuditSeal).values(
+                **body,
+                signature=key.sign(body_bytes),
+                seal_hash=sha256(body_bytes).hexdigest(),
+                leaf_hashes=b"".join(leaves),
+            )
+        )
+        oldest = min(r["ts"] for r in rows)
+        if oldest.tzinfo is None:
+            oldest = oldest.replace(tzinfo=UTC)
+        lag = (now - oldest).total_seconds()
+        self.stats.seals += 1
+        self.stats.events += len(rows)
+        self.stats.last_lag_seconds = lag
+        self.stats.max_lag_seconds = max(self.stats.max_lag_seconds, lag)
+        return len(rows)
+
+
+def sealer_lock_path(settings: Settings) -> str | None:
+    path = _sqlite_path(settings.database_url)
+    return f"{path}.sealer.lock" if path else None

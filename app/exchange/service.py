@@ -1,0 +1,398 @@
+"""The data path: one authorised pull of one record type about one subject.
+
+``pull_record`` runs the steps of ARCHITECTURE.md in order (the key was checked by the
+route's dependency): the access right (or a filing's procedure grant), the basis, the
+connector fetch (which maps and validates), the cut to the allowed fields, and the audit
+event. The event is appended in exactly one place, :func:`_append_event`, once per pull,
+allowed or refused, before the function returns or raises.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import re
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import orjson
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.datastructures import State as HubState
+
+from app.audit.events import AuditEntry, EventKind, Outcome
+from app.consent.basis import Basis, decide_basis
+from app.errors import HubError
+from app.exchange.errors import (
+    AccessDenied,
+    InvalidHeader,
+    InvalidSubject,
+    MissingPurpose,
+    MissingUserId,
+    UnknownField,
+    UnknownRecordType,
+)
+from app.security import service as security_service
+from app.security.roles import ClientPrincipal
+from app.security.schemas import PURPOSE_PATTERN
+from app.sources.runtime import ConnectorRegistry, Fetched
+from dictionary import RecordType
+
+_PURPOSE = re.compile(PURPOSE_PATTERN)
+_SUBJECT = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_HEADER_VALUE = re.compile(r"^[\x20-\x7e]{1,200}$")
+
+
+@dataclass(frozen=True, slots=True)
+class PullContext:
+    """Who pulls and why: the client, the officer (X-User-Id), the purpose (X-Purpose)."""
+
+    principal: ClientPrincipal
+    officer_id: str
+    purpose: str
+    case_id: str | None
+    request_id: str | None
+    filing_id: str | None = None
+    procedure: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ProcedureGrant:
+    """A filing's dossier component: it replaces the client's access right for the pull."""
+
+    procedure: str
+    fields: list[str]
+    legal_basis: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Provenance:
+    source_system: str
+    connector_id: str
+    source_reference: str | None
+    retrieved_at: datetime
+    last_updated: datetime | None
+    dictionary_version: str
+    verified: bool = True
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "source_system": self.source_system,
+            "connector_id": self.connector_id,
+            "source_reference": self.source_reference,
+            "retrieved_at": self.retrieved_at,
+            "last_updated": self.last_updated,
+            "dictionary_version": self.dictionary_version,
+            "verified": self.verified,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class PulledRecord:
+    """The answer of a pull. ``records`` holds one record for a per-subject ``one`` record
+    type and any number for ``many``; ``provenances`` is parallel to ``records`` and
+    ``provenance`` is the first record's (or the pull's, when there is none)."""
+
+    record_type: str
+    subject_id: str
+    records: list[dict[str, Any]]
+    fields: list[str]
+    basis: Basis
+    provenance: Provenance
+    per_subject: str = "one"
+    provenances: list[Provenance] = field(default_factory=list)
+
+    def as_response(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "record_type": self.record_type,
+            "subject_id": self.subject_id,
+            "per_subject": self.per_subject,
+            "fields": self.fields,
+            "basis": self.basis.as_dict(),
+        }
+        if self.per_subject == "one":
+            body["record"] = self.records[0] if self.records else None
+            body["provenance"] = self.provenance.as_dict()
+        else:
+            body["records"] = [
+                {"record": record, "provenance": provenance.as_dict()}
+                for record, provenance in zip(self.records, self.provenances, strict=True)
+            ]
+        return body
+
+
+@dataclass(frozen=True, slots=True)
+class _Grant:
+    record_type: str
+    fields: frozenset[str]
+    purposes: frozenset[str]
+    legal_basis: str | None
+
+
+class AccessRightsCache:
+    """A client's access rights, read in one query and kept for ``ttl`` seconds.
+
+    The lifetime is the auth cache's: a change of rights made by an admin reaches every
+    instance within it, as a key revocation does. The read uses its own short session, so
+    a pull never holds a database connection while it waits on the source or the access
+    log, and concurrent misses for one client share one query.
+    """
+
+    def __init__(self, ttl: float) -> None:
+        self._ttl = ttl
+        self._entries: dict[str, tuple[float, tuple[_Grant, ...]]] = {}
+        self._loading: dict[str, asyncio.Future[tuple[_Grant, ...]]] = {}
+
+    def evict(self, client_id: str) -> None:
+        self._entries.pop(client_id, None)
+
+    async def grants(
+        self, sessionmaker: async_sessionmaker[AsyncSession], client_id: str
+    ) -> tuple[_Grant, ...]:
+        now = time.monotonic()
+        cached = self._entries.get(client_id)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        loading = self._loading.get(client_id)
+        if loading is not None:
+            return await asyncio.shield(loading)
+        future: asyncio.Future[tuple[_Grant, ...]] = asyncio.get_running_loop().create_future()
+        self._loading[client_id] = future
+        try:
+            async with sessionmaker() as session:
+                rows = await security_service.access_rights_of(session, client_id)
+            grants = tuple(
+                _Grant(
+                    record_type=row.record_type,
+                    fields=frozenset(row.fields),
+                    purposes=frozenset(row.purposes),
+                    legal_basis=row.legal_basis,
+                )
+                for row in rows
+            )
+            if self._ttl > 0:
+                self._entries[client_id] = (time.monotonic() + self._ttl, grants)
+            future.set_result(grants)
+            return grants
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: waiters get it, nobody logs it as lost
+            raise
+        finally:
+            del self._loading[client_id]
+
+
+def _check_context(ctx: PullContext, subject_id: str) -> None:
+    if not ctx.officer_id:
+        raise MissingUserId("Send X-User-Id: the officer on whose behalf the pull is made.")
+    if not _HEADER_VALUE.match(ctx.officer_id):
+        raise InvalidHeader("X-User-Id must be 1 to 200 printable ASCII characters.")
+    if not ctx.purpose:
+        raise MissingPurpose("Send X-Purpose: the purpose or procedure code of the pull.")
+    if not _PURPOSE.match(ctx.purpose):
+        raise InvalidHeader(f"X-Purpose {ctx.purpose!r} is not a purpose code (a lower-case slug).")
+    if ctx.case_id is not None and not _HEADER_VALUE.match(ctx.case_id):
+        raise InvalidHeader("X-Case-Id must be 1 to 200 printable ASCII characters.")
+    if not _SUBJECT.match(subject_id):
+        raise InvalidSubject("The subject id must be 1 to 64 letters, digits, '.', '_' or '-'.")
+
+
+def _record_fields(record_type: RecordType) -> list[str]:
+    return [spec.name for spec in record_type.latest().fields]
+
+
+def _decide_fields(
+    record_type: RecordType,
+    requested: Sequence[str] | None,
+    purpose: str,
+    grants: Sequence[_Grant],
+) -> tuple[list[str], str | None]:
+    """The fields the pull returns and the legal basis the access right declares."""
+    order = _record_fields(record_type)
+    if requested:
+        unknown = [name for name in requested if name not in order]
+        if unknown:
+            raise UnknownField(
+                f"{record_type.name} has no field(s) {', '.join(unknown)}.",
+                extra={"unknown_fields": unknown},
+            )
+    for_type = [g for g in grants if g.record_type == record_type.name]
+    if not for_type:
+        raise AccessDenied(
+            f"No access right to {record_type.name}.",
+            extra={"missing": {"record_type": record_type.name}},
+        )
+    for_purpose = [g for g in for_type if purpose in g.purposes]
+    if not for_purpose:
+        raise AccessDenied(
+            f"The access right to {record_type.name} does not cover purpose {purpose!r}.",
+            extra={"missing": {"purpose": purpose}},
+        )
+    granted = frozenset().union(*(g.fields for g in for_purpose))
+    wanted = [name for name in order if name in set(requested)] if requested else None
+    if wanted is None:
+        wanted = [name for name in order if name in granted]
+    missing = [name for name in wanted if name not in granted]
+    if missing:
+        raise AccessDenied(
+            f"Fields not granted for {record_type.name} under {purpose!r}: {', '.join(missing)}.",
+            extra={"missing": {"fields": missing}},
+        )
+    needed = set(wanted)
+    legal_basis = next(
+        (g.legal_basis for g in for_purpose if g.legal_basis and needed <= g.fields), None
+    )
+    return wanted, legal_basis
+
+
+def _procedure_fields(
+    record_type: RecordType, requested: Sequence[str] | None, grant: ProcedureGrant
+) -> list[str]:
+    order = _record_fields(record_type)
+    allowed = set(grant.fields)
+    wanted = [n for n in order if n in set(requested)] if requested else None
+    if wanted is None:
+        return [n for n in order if n in allowed]
+    missing = [n for n in wanted if n not in allowed]
+    if missing:
+        raise AccessDenied(
+            f"Procedure {grant.procedure} does not need {', '.join(missing)}.",
+            extra={"missing": {"fields": missing}},
+        )
+    return wanted
+
+
+def _cut(record: dict[str, Any], fields: Sequence[str]) -> dict[str, Any]:
+    return {name: record[name] for name in fields if name in record}
+
+
+def _hash(value: Any) -> str:
+    return hashlib.sha256(orjson.dumps(value, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+async def pull_record(
+    state: HubState,
+    session: AsyncSession,
+    ctx: PullContext,
+    record_type: str,
+    subject_id: str,
+    fields: list[str] | None,
+    grant: ProcedureGrant | None = None,
+) -> PulledRecord:
+    """Pull ``record_type`` about ``subject_id`` for ``ctx``; see the module docstring.
+
+    Without ``grant`` the client's access rights decide the fields and the legal basis;
+    with one (a filing), the procedure's component does.
+    """
+    entry = AuditEntry(
+        kind=EventKind.DATA_PULL,
+        outcome=Outcome.DENIED,
+        client_id=ctx.principal.client_id,
+        agency=ctx.principal.agency,
+        officer_id=ctx.officer_id or None,
+        case_id=ctx.case_id,
+        subject_id=subject_id,
+        record_type=record_type,
+        fields=list(fields or []),
+        purpose=ctx.purpose or None,
+        procedure=ctx.procedure or (grant.procedure if grant else None),
+        filing_id=ctx.filing_id,
+        request_id=ctx.request_id,
+    )
+    try:
+        pulled = await _pull(state, session, ctx, entry, record_type, subject_id, fields, grant)
+    except HubError as exc:
+        entry.outcome = Outcome.ERROR if exc.status >= 500 else Outcome.DENIED
+        entry.error_code = exc.code
+        await _append_event(state, entry)
+        raise
+    except Exception:
+        entry.outcome = Outcome.ERROR
+        entry.error_code = "internal_error"
+        await _append_event(state, entry)
+        raise
+    entry.outcome = Outcome.ALLOWED
+    entry.response_hash = _hash(pulled.records)
+    await _append_event(state, entry)
+    return pulled
+
+
+async def _append_event(state: HubState, entry: AuditEntry) -> None:
+    """The one seam where the data path writes the access log."""
+    await state.audit.append(entry)
+
+
+async def _pull(
+    state: HubState,
+    session: AsyncSession,
+    ctx: PullContext,
+    entry: AuditEntry,
+    record_type_name: str,
+    subject_id: str,
+    fields: list[str] | None,
+    grant: ProcedureGrant | None,
+) -> PulledRecord:
+    _check_context(ctx, subject_id)
+    record_type = state.dictionary.record_types.get(record_type_name)
+    if record_type is None:
+        raise UnknownRecordType(f"The dictionary has no record type {record_type_name!r}.")
+    if grant is None:
+        cache: AccessRightsCache = state.access_rights
+        grants = await cache.grants(state.sessionmaker, ctx.principal.client_id)
+        allowed, legal_basis = _decide_fields(record_type, fields, ctx.purpose, grants)
+    else:
+        allowed = _procedure_fields(record_type, fields, grant)
+        legal_basis = grant.legal_basis
+    entry.fields = list(allowed)
+    basis = await decide_basis(
+        session,
+        client_id=ctx.principal.client_id,
+        subject_id=subject_id,
+        record_type=record_type.name,
+        fields=allowed,
+        purpose=ctx.purpose,
+        legal_basis=legal_basis,
+    )
+    entry.basis = basis.as_audit()
+    registry: ConnectorRegistry = state.connectors
+    fetched: Fetched = await registry.fetch(record_type.name, subject_id)
+    entry.details = {
+        "connector_id": fetched.connector_id,
+        "records": len(fetched.records),
+        "dictionary_version": fetched.dictionary_version,
+    }
+    provenances = [
+        Provenance(
+            source_system=fetched.system,
+            connector_id=fetched.connector_id,
+            source_reference=record.raw_reference,
+            retrieved_at=record.retrieved_at,
+            last_updated=record.last_updated,
+            dictionary_version=fetched.dictionary_version,
+        )
+        for record in fetched.records
+    ]
+    first = (
+        provenances[0]
+        if provenances
+        else Provenance(
+            source_system=fetched.system,
+            connector_id=fetched.connector_id,
+            source_reference=None,
+            retrieved_at=fetched.retrieved_at,
+            last_updated=None,
+            dictionary_version=fetched.dictionary_version,
+        )
+    )
+    return PulledRecord(
+        record_type=record_type.name,
+        subject_id=subject_id,
+        records=[_cut(record.data, allowed) for record in fetched.records],
+        fields=allowed,
+        basis=basis,
+        provenance=first,
+        per_subject=record_type.per_subject,
+        provenances=provenances,
+    )

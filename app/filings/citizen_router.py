@@ -1,0 +1,31 @@
+"""A citizen's own filings and correction requests (eID token)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from app.deps import DictionaryDep, SessionDep
+from app.filings import flows, service
+from app.filings.schemas import CorrectionOut, FilingSummary
+from app.security.deps import CitizenDep
+
+router = APIRouter(prefix="/v1/me", tags=["citizen"])
+
+
+@router.get("/filings", summary="My filings", response_model=list[FilingSummary])
+async def my_filings(
+    citizen: CitizenDep, session: SessionDep, dictionary: DictionaryDep
+) -> list[dict[str, Any]]:
+    """Filings where the citizen is the applicant or the person the filing is for, newest
+    first, with their status and declare-once counts (no dossier values)."""
+    filings = await service.filings_of_citizen(session, citizen.citizen_id)
+    return [flows.summary_view(service.procedure_of(dictionary, f.procedure), f) for f in filings]
+
+
+@router.get("/corrections", summary="My correction requests", response_model=list[CorrectionOut])
+async def my_corrections(citizen: CitizenDep, session: SessionDep) -> list[dict[str, Any]]:
+    """The correction requests filed in the citizen's filings, with their status."""
+    corrections = await service.corrections_of_citizen(session, citizen.citizen_id)
+    return [flows.correction_view(c) for c in corrections]

@@ -1,0 +1,29 @@
+"""What a source's failure becomes at the hub's edge: a stable code, never a bare 500."""
+
+from __future__ import annotations
+
+from app.errors import BadGateway, GatewayTimeout, NotFound, ServiceUnavailable, Unprocessable
+
+
+class SubjectNotFound(NotFound):
+    status, code, title = 404, "subject_not_found", "Subject not found"
+
+
+class NoSource(ServiceUnavailable):
+    status, code, title = 503, "no_source", "No connector serves this record type"
+
+
+class SourceUnavailable(BadGateway):
+    status, code, title = 502, "source_unavailable", "Source system unavailable"
+
+
+class SourceTimeout(GatewayTimeout):
+    status, code, title = 504, "source_timeout", "Source system timed out"
+
+
+class SourceInvalidRecord(BadGateway):
+    status, code, title = 502, "source_invalid_record", "The source sent an invalid record"
+
+
+class InvalidMapping(Unprocessable):
+    status, code, title = 422, "invalid_mapping", "Invalid mapping"

@@ -1,0 +1,193 @@
+"""Mock of the electronic civil-status register (Cơ sở dữ liệu hộ tịch điện tử, Ministry of Justice).
+
+Auth: OAuth2 client credentials at ``POST /oauth/token``; bearer tokens expire.
+Errors: ``{"trangThai": "LOI", "loi": {"ma": "HT-404", "moTa": "..."}}``.
+Lists page by offset: ``batDau`` (from 0) and ``soLuong``, reporting ``tongSoBanGhi``.
+
+The register holds the names and dates of birth as they were written at registration, so for
+a few persons they disagree with the population database (see ``Dataset.conflict``).
+
+================================================  ========================================
+GET /hotich/v1/khai-sinh?batDau=&soLuong=         birth registrations, by offset
+GET /hotich/v1/khai-sinh/{soDinhDanh}             the birth registration of a person
+GET /hotich/v1/ket-hon?batDau=&soLuong=           marriage registrations, by offset
+GET /hotich/v1/cong-dan/{soDinhDanh}/ket-hon      the person's marriages (either spouse)
+GET /hotich/v1/khai-tu?batDau=&soLuong=           death registrations, by offset (no total)
+GET /hotich/v1/khai-tu/{soDinhDanh}               the death registration of a person
+GET /hotich/v1/xac-nhan-hon-nhan/{soDinhDanh}     the person's marital-status certificate
+================================================  ========================================
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from connectors.mocks.dataset import Dataset, Marriage, Person
+from connectors.mocks.formats import dmy, reference
+from connectors.mocks.server import Call, NotFound, Reply, Route, SystemSpec
+
+TIMESTAMP = "%Y-%m-%dT%H:%M:%S"
+SEX = {"M": "Nam", "F": "Nữ"}
+MARITAL_STATUS = {
+    "SINGLE": "DOC_THAN",
+    "MARRIED": "DA_KET_HON",
+    "DIVORCED": "LY_HON",
+    "WIDOWED": "GOA",
+}
+SYSTEM = "civil-status"
+
+
+def _error(status: int, message: str) -> dict[str, Any]:
+    return {"trangThai": "LOI", "loi": {"ma": f"HT-{status}", "moTa": message}}
+
+
+def _ok(data: Any, **extra: Any) -> Reply:
+    return Reply(200, {"trangThai": "THANH_CONG", "ketQua": data, **extra})
+
+
+def build_spec(dataset: Dataset) -> SystemSpec:
+    provinces = dataset.provinces
+    seed = dataset.seed
+
+    def party(index: int, with_birth_date: bool = True) -> dict[str, Any]:
+        body = {"soDinhDanh": dataset.citizen_id(index), "hoTen": dataset.civil_name(index)}
+        if with_birth_date:
+            body["ngaySinh"] = dmy(dataset.civil_date_of_birth(index))
+        return body
+
+    def stamp(body: dict[str, Any], prefix: str, kind: int, index: int, created: Any) -> None:
+        body["maHoSo"] = reference(prefix, seed, kind, index)
+        updated = dataset.last_updated(index, SYSTEM, created)
+        body["thoiGianCapNhat"] = updated.strftime(TIMESTAMP)
+
+    def birth_body(person: Person) -> dict[str, Any]:
+        index = person.index
+        registered = dataset.birth_registration_date(index)
+        place = provinces.current(person.birth_province)
+        child = party(index)
+        child["gioiTinh"] = SEX[person.sex]
+        body: dict[str, Any] = {
+            "soDangKy": dataset.birth_registration_number(index),
+            "ngayDangKy": dmy(registered),
+            "noiDangKy": {"maTinh": place, "tenTinh": provinces.labels[place]},
+            "nguoiDuocKhaiSinh": child,
+        }
+        if not dataset.missing_optional(index, SYSTEM):
+            child["noiSinh"] = {"maTinh": place}
+            if person.father is not None:
+                body["cha"] = party(person.father, with_birth_date=False)
+            if person.mother is not None:
+                body["me"] = party(person.mother, with_birth_date=False)
+        stamp(body, "KS", 1, index, registered)
+        return body
+
+    def marriage_body(marriage: Marriage) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "soDangKy": marriage.registration_number,
+            "ngayDangKy": dmy(marriage.registration_date),
+            "noiDangKy": {
+                "maTinh": marriage.registration_province,
+                "tenTinh": provinces.labels[marriage.registration_province],
+            },
+            "chong": party(marriage.husband),
+            "vo": party(marriage.wife),
+        }
+        stamp(body, "KH", 2, marriage.husband, marriage.registration_date)
+        return body
+
+    def find(citizen_id: str) -> Person:
+        person = dataset.person_by_id(citizen_id)
+        if person is None:
+            raise NotFound(f"Không có dữ liệu hộ tịch của số định danh {citizen_id}")
+        return person
+
+    def get_birth(call: Call) -> Reply:
+        return _ok(birth_body(find(call.params["soDinhDanh"])))
+
+    def list_births(call: Call) -> Reply:
+        start = call.int_param("batDau", 0, 0, 10**9)
+        count = call.int_param("soLuong", 50, 1, 500)
+        items = [birth_body(p) for p in dataset.iter_persons(start, start + count)]
+        return _ok(items, batDau=start, soLuong=len(items), tongSoBanGhi=dataset.size)
+
+    def list_marriages(call: Call) -> Reply:
+        start = call.int_param("batDau", 0, 0, 10**9)
+        count = call.int_param("soLuong", 50, 1, 500)
+        stop = min(start + count, dataset.marriage_count)
+        items = [marriage_body(dataset.marriage(m)) for m in range(start, stop)]
+        return _ok(items, batDau=start, soLuong=len(items), tongSoBanGhi=dataset.marriage_count)
+
+    def death_body(person: Person) -> dict[str, Any]:
+        registered = dataset.death_registration_date(person.index)
+        if person.date_of_death is None or registered is None:
+            raise NotFound(f"Không có đăng ký khai tử của số định danh {person.citizen_id}")
+        residence_province = provinces.current(person.birth_province)
+        household = dataset.household_of(person.index)
+        if household is not None:
+            residence_province = household.province_code
+        body: dict[str, Any] = {
+            "soDangKy": f"{1 + (person.index * 7) % 500}/{registered.year}",
+            "ngayDangKy": dmy(registered),
+            "noiDangKy": {"maTinh": residence_province},
+            "nguoiChet": party(person.index),
+            "ngayChet": dmy(person.date_of_death),
+        }
+        if not dataset.missing_optional(person.index, SYSTEM):
+            body["noiChet"] = {"maTinh": residence_province}
+        stamp(body, "KT", 3, person.index, registered)
+        return body
+
+    def list_deaths(call: Call) -> Reply:
+        # The register does not count its deaths up front: page until a short page.
+        start = call.int_param("batDau", 0, 0, 10**9)
+        count = call.int_param("soLuong", 50, 1, 500)
+        items = [death_body(dataset.person(i)) for i in dataset.deceased(start, count)]
+        return _ok(items, batDau=start, soLuong=len(items))
+
+    def get_marriages(call: Call) -> Reply:
+        person = find(call.params["soDinhDanh"])
+        return _ok([marriage_body(m) for m in dataset.marriages_of(person.index)])
+
+    def get_death(call: Call) -> Reply:
+        return _ok(death_body(find(call.params["soDinhDanh"])))
+
+    def get_certificate(call: Call) -> Reply:
+        person = find(call.params["soDinhDanh"])
+        issued = dataset.marital_status_certificate_date(person.index)
+        if issued is None:
+            raise NotFound(f"Chưa cấp giấy xác nhận tình trạng hôn nhân cho {person.citizen_id}")
+        household = dataset.household_of(person.index)
+        province = (
+            household.province_code
+            if household is not None
+            else provinces.current(person.birth_province)
+        )
+        body: dict[str, Any] = {
+            "soGiayXacNhan": f"{1 + person.index % 900}/{issued.year}/XNTTHN",
+            "ngayCap": dmy(issued),
+            "noiCap": {"maTinh": province},
+            "nguoiDuocXacNhan": party(person.index),
+            "tinhTrangHonNhan": MARITAL_STATUS[person.marital_status],
+        }
+        if not dataset.missing_optional(person.index, SYSTEM):
+            body["coGiaTriDen"] = dmy(issued + timedelta(days=182))
+            body["mucDichSuDung"] = "Bổ sung hồ sơ thủ tục hành chính"
+        stamp(body, "XN", 4, person.index, issued)
+        return _ok(body)
+
+    return SystemSpec(
+        name="civil-status",
+        title="Cơ sở dữ liệu hộ tịch điện tử (mô phỏng)",
+        auth="oauth2",
+        error_body=_error,
+        routes=(
+            Route("GET", "/hotich/v1/khai-sinh", list_births),
+            Route("GET", "/hotich/v1/khai-sinh/{soDinhDanh}", get_birth),
+            Route("GET", "/hotich/v1/ket-hon", list_marriages),
+            Route("GET", "/hotich/v1/cong-dan/{soDinhDanh}/ket-hon", get_marriages),
+            Route("GET", "/hotich/v1/khai-tu", list_deaths),
+            Route("GET", "/hotich/v1/khai-tu/{soDinhDanh}", get_death),
+            Route("GET", "/hotich/v1/xac-nhan-hon-nhan/{soDinhDanh}", get_certificate),
+        ),
+    )

@@ -1,0 +1,154 @@
+"""Mock of the national land information system (Hệ thống thông tin đất đai, VBDLIS-style).
+
+Auth: a static API key in ``X-VBDLIS-Key``. Errors: ``{"code": 404, "message": "...",
+"data": null}``; success has ``"code": 0``. Areas are strings with a decimal comma ("125,5").
+The parcel list pages with an opaque cursor: ``cursor`` and ``limit`` in, ``nextCursor`` out
+(null at the end).
+
+===================================================  ==================================
+GET /vbdlis/api/v1/thua-dat?cursor=&limit=           every parcel, by cursor
+GET /vbdlis/api/v1/chu-su-dung/{cccd}/thua-dat       the parcels an owner holds (a list)
+GET /vbdlis/api/v1/chu-su-dung/{cccd}/giay-chung-nhan  the owner's certificates (a list)
+===================================================  ==================================
+
+An owner with no land gets an empty list, not an error: the register cannot tell a
+landless citizen from an unknown one. A citizen ID that is not twelve digits is a 400.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import date
+from typing import Any
+
+from connectors.mocks.dataset import Dataset, Parcel
+from connectors.mocks.formats import decimal_comma, dmy, reference
+from connectors.mocks.server import BadRequest, Call, Reply, Route, SystemSpec
+
+TIMESTAMP = "%Y%m%d%H%M%S"
+SYSTEM = "land"
+_EPOCH = date(2000, 1, 1)
+_SCAN_PER_PAGE = 40  # persons looked at per requested parcel, at most, before a page ends
+
+
+def _error(status: int, message: str) -> dict[str, Any]:
+    return {"code": status, "message": message, "data": None}
+
+
+def _ok(data: Any, **extra: Any) -> Reply:
+    return Reply(200, {"code": 0, "message": "OK", "data": data, **extra})
+
+
+def encode_cursor(index: int, skip: int = 0) -> str:
+    """Opaque to clients: the owner to resume at and how many of their parcels were sent."""
+    return base64.urlsafe_b64encode(f"p:{index}:{skip}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[int, int]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        kind, index, skip = raw.split(":")
+        if kind != "p" or int(index) < 0 or int(skip) < 0:
+            raise ValueError(raw)
+        return int(index), int(skip)
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise BadRequest("cursor không hợp lệ") from None
+
+
+def build_spec(dataset: Dataset) -> SystemSpec:
+    seed = dataset.seed
+
+    def owner(index: int) -> dict[str, Any]:
+        person = dataset.person(index)
+        return {"soDinhDanh": person.citizen_id, "hoTen": person.full_name}
+
+    def stamp(body: dict[str, Any], parcel: Parcel, kind: int) -> None:
+        serial = parcel.map_sheet_number * 100_000 + parcel.parcel_number
+        body["maHoSo"] = reference("TD" if kind == 1 else "GCN", seed, kind, serial)
+        created = parcel.certificate_issued or parcel.land_use_term_end or _EPOCH
+        updated = dataset.last_updated(parcel.owner, SYSTEM, created)
+        body["ngayCapNhat"] = updated.strftime(TIMESTAMP)
+
+    def parcel_body(parcel: Parcel) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "maThua": parcel.parcel_id,
+            "soToBanDo": parcel.map_sheet_number,
+            "soThua": parcel.parcel_number,
+            "maTinh": parcel.province_code,
+            "dienTich": decimal_comma(parcel.area_m2),
+            "mucDichSuDung": parcel.land_use_purpose,
+            "chuSuDung": owner(parcel.owner),
+        }
+        if not dataset.missing_optional(parcel.owner, SYSTEM):
+            body["diaChi"] = parcel.address_line
+            body["thoiHanSuDung"] = parcel.land_use_term
+        stamp(body, parcel, 1)
+        return body
+
+    def certificate_body(parcel: Parcel) -> dict[str, Any]:
+        assert parcel.certificate_number is not None and parcel.certificate_issued is not None
+        body: dict[str, Any] = {
+            "soPhatHanh": parcel.certificate_number,
+            "ngayCap": dmy(parcel.certificate_issued),
+            "maTinhCap": parcel.province_code,
+            "chuSuDung": owner(parcel.owner),
+            "thuaDat": {
+                "maThua": parcel.parcel_id,
+                "soToBanDo": parcel.map_sheet_number,
+                "soThua": parcel.parcel_number,
+                "dienTich": decimal_comma(parcel.area_m2),
+                "mucDichSuDung": parcel.land_use_purpose,
+            },
+        }
+        if parcel.land_use_term_end is not None and not dataset.missing_optional(
+            parcel.owner, SYSTEM
+        ):
+            body["hanSuDung"] = dmy(parcel.land_use_term_end)
+        stamp(body, parcel, 2)
+        return body
+
+    def owner_index(citizen_id: str) -> int | None:
+        if len(citizen_id) != 12 or not citizen_id.isdigit():
+            raise BadRequest("Số định danh chủ sử dụng phải gồm 12 chữ số")
+        return dataset.index_of(citizen_id)
+
+    def get_parcels(call: Call) -> Reply:
+        index = owner_index(call.params["cccd"])
+        parcels = [] if index is None else dataset.parcels_of(index)
+        return _ok([parcel_body(p) for p in parcels])
+
+    def get_certificates(call: Call) -> Reply:
+        index = owner_index(call.params["cccd"])
+        parcels = [] if index is None else dataset.parcels_of(index)
+        return _ok([certificate_body(p) for p in parcels if p.certificate_number])
+
+    def list_parcels(call: Call) -> Reply:
+        limit = call.int_param("limit", 50, 1, 500)
+        cursor = call.query.get("cursor")
+        index, skip = decode_cursor(cursor) if cursor else (0, 0)
+        items: list[dict[str, Any]] = []
+        scan_end = min(dataset.size, index + limit * _SCAN_PER_PAGE)
+        while index < scan_end and len(items) < limit:
+            parcels = dataset.parcels_of(index)[skip:]
+            taken = parcels[: limit - len(items)]
+            items.extend(parcel_body(p) for p in taken)
+            if len(taken) < len(parcels):
+                skip += len(taken)
+                break
+            index, skip = index + 1, 0
+        next_cursor = encode_cursor(index, skip) if index < dataset.size else None
+        return _ok(items, nextCursor=next_cursor)
+
+    return SystemSpec(
+        name="land",
+        title="Hệ thống thông tin đất đai quốc gia (mô phỏng)",
+        auth="api_key",
+        api_key_header="X-VBDLIS-Key",
+        error_body=_error,
+        routes=(
+            Route("GET", "/vbdlis/api/v1/thua-dat", list_parcels),
+            Route("GET", "/vbdlis/api/v1/chu-su-dung/{cccd}/thua-dat", get_parcels),
+            Route("GET", "/vbdlis/api/v1/chu-su-dung/{cccd}/giay-chung-nhan", get_certificates),
+        ),
+    )

@@ -1,0 +1,133 @@
+"""Mock of the tax administration's taxpayer register (Tổng cục Thuế, TCT).
+
+Auth: OAuth2 client credentials at ``POST /oauth/token``; bearer tokens expire.
+Errors: ``{"errorCode": "TCT404", "errorDesc": "..."}``; success has ``"errorCode": "00"``.
+The taxpayer list pages with ``pageNo`` (from 1) and ``pageSize``, reporting
+``totalElements`` and ``totalPages``.
+
+Since 1 July 2025 an individual's tax code is their citizen ID (``mst``); the 10-digit code
+issued before then stays on the record (``mstCu``) and still finds the taxpayer.
+
+=============================================  =========================================
+GET /tct/api/v1/nnt?pageNo=&pageSize=          taxpayers, a page at a time
+GET /tct/api/v1/nnt?soDinhDanh=                the taxpayer with this citizen ID
+GET /tct/api/v1/nnt/{mst}                      a taxpayer by tax code (new or legacy)
+GET /tct/api/v1/nnt/{mst}/nghia-vu-thue        obligation status, one entry per tax year
+=============================================  =========================================
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from connectors.mocks.dataset import Dataset, Taxpayer
+from connectors.mocks.formats import dmy, reference
+from connectors.mocks.server import Call, NotFound, Reply, Route, SystemSpec
+
+TIMESTAMP = "%d-%m-%Y %H:%M"
+STATUS = {"ACTIVE": "00", "CLOSED": "01", "SUSPENDED": "04", "NOT_AT_ADDRESS": "06"}
+OBLIGATION = {
+    "FULFILLED": "HOAN_THANH",
+    "OUTSTANDING": "CON_NO",
+    "OVERDUE": "QUA_HAN",
+    "NOT_FILED": "CHUA_NOP_TO_KHAI",
+}
+SYSTEM = "tax"
+
+
+def _error(status: int, message: str) -> dict[str, Any]:
+    return {"errorCode": f"TCT{status}", "errorDesc": message}
+
+
+def _ok(data: Any, **extra: Any) -> Reply:
+    return Reply(200, {"errorCode": "00", "errorDesc": "Thành công", "data": data, **extra})
+
+
+def build_spec(dataset: Dataset) -> SystemSpec:
+    seed = dataset.seed
+
+    def taxpayer_body(taxpayer: Taxpayer) -> dict[str, Any]:
+        person = dataset.person(taxpayer.person)
+        body: dict[str, Any] = {
+            "mst": taxpayer.tax_code,
+            "mstCu": taxpayer.legacy_tax_code,
+            "loaiNNT": "CN",  # cá nhân
+            "tenNNT": person.full_name,
+            "maCQT": taxpayer.tax_office_code,
+            "maTinh": taxpayer.province_code,
+            "ngayDangKy": dmy(taxpayer.registration_date),
+            "trangThai": STATUS[taxpayer.status],
+        }
+        if not dataset.missing_optional(taxpayer.person, SYSTEM):
+            body["soDinhDanh"] = person.citizen_id
+            body["ngaySinh"] = dmy(person.date_of_birth)
+        body["maHoSo"] = reference("NNT", seed, 1, taxpayer.person)
+        updated = dataset.last_updated(taxpayer.person, SYSTEM, taxpayer.registration_date)
+        body["ngayCapNhat"] = updated.strftime(TIMESTAMP)
+        return body
+
+    def find(code: str) -> Taxpayer:
+        taxpayer = dataset.taxpayer_by_code(code)
+        if taxpayer is None:
+            raise NotFound(f"Không tìm thấy người nộp thuế có mã số {code}")
+        return taxpayer
+
+    def get_taxpayer(call: Call) -> Reply:
+        return _ok(taxpayer_body(find(call.params["mst"])))
+
+    def list_or_search(call: Call) -> Reply:
+        citizen_id = call.query.get("soDinhDanh")
+        if citizen_id is not None:
+            index = dataset.index_of(citizen_id)
+            taxpayer = None if index is None else dataset.taxpayer(index)
+            if taxpayer is None:
+                raise NotFound(f"Không tìm thấy người nộp thuế có số định danh {citizen_id}")
+            return _ok(taxpayer_body(taxpayer))
+        size = call.int_param("pageSize", 50, 1, 500)
+        page = call.int_param("pageNo", 1, 1, 10**9)
+        total = dataset.taxpayer_count
+        start = (page - 1) * size
+        items = []
+        for ordinal in range(start, min(start + size, total)):
+            taxpayer = dataset.taxpayer(dataset.taxpayer_index(ordinal))
+            assert taxpayer is not None
+            items.append(taxpayer_body(taxpayer))
+        return _ok(
+            items,
+            pageNo=page,
+            pageSize=size,
+            totalElements=total,
+            totalPages=max(1, -(-total // size)),
+        )
+
+    def get_obligations(call: Call) -> Reply:
+        taxpayer = find(call.params["mst"])
+        items = []
+        for obligation in dataset.tax_obligations(taxpayer.person):
+            body: dict[str, Any] = {
+                "mst": obligation.tax_code,
+                "kyTinhThue": obligation.tax_year,
+                "trangThai": OBLIGATION[obligation.obligation_status],
+                "soTienConNo": obligation.outstanding_amount,
+                "ngayChotSoLieu": dmy(obligation.as_of_date),
+            }
+            if obligation.last_filing_date is not None:
+                body["ngayNopToKhaiGanNhat"] = dmy(obligation.last_filing_date)
+            body["maHoSo"] = reference("NVT", seed, obligation.tax_year, taxpayer.person)
+            body["ngayCapNhat"] = dataset.last_updated(
+                taxpayer.person, SYSTEM, obligation.last_filing_date or obligation.as_of_date
+            ).strftime(TIMESTAMP)
+            items.append(body)
+        return _ok(items)
+
+    return SystemSpec(
+        name="tax",
+        title="Hệ thống quản lý thuế (mô phỏng)",
+        auth="oauth2",
+        error_body=_error,
+        routes=(
+            Route("GET", "/tct/api/v1/nnt", list_or_search),
+            Route("GET", "/tct/api/v1/nnt/{mst}", get_taxpayer),
+            Route("GET", "/tct/api/v1/nnt/{mst}/nghia-vu-thue", get_obligations),
+        ),
+    )

@@ -1,0 +1,443 @@
+"""The procedure catalogue: administrative procedures and the dossiers they need.
+
+A procedure lists its dossier *components*. Each is either **state-held** (a record type that
+a national system already holds, the few fields the procedure needs, and the basis on which
+the hub may pull them: a legal citation or the applicant's consent) or **applicant-supplied**
+(dictionary elements that the applicant types or uploads). A component is about a *subject*:
+the applicant, the person the filing is for (``beneficiary``), or another party whose ID the
+dossier names (the mother in a birth registration, the spouse in a marriage).
+
+The dossier schema is compiled from the components with the dictionary's own machinery:
+each component becomes a small record version (its fields bound to the same elements, with
+the record type's rules that still apply), so a dossier is validated exactly as records are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from dictionary.compile import JSON_SCHEMA_DIALECT, RecordValidator, reference_problems
+from dictionary.errors import CompileError, DictionaryError
+from dictionary.model import (
+    FIELD_NAME,
+    FieldSpec,
+    OwnerSystem,
+    RecordType,
+    RecordVersion,
+    Scalar,
+    ValidationIssue,
+)
+
+if TYPE_CHECKING:
+    from dictionary.registry import Dictionary
+
+PROCEDURE_CODE = r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$"
+COMPONENT_ID = FIELD_NAME
+# Roles whose subject is known from the filing itself; every other role names a field.
+FILING_ROLES = ("applicant", "beneficiary")
+
+
+class UnknownProcedure(DictionaryError, KeyError):
+    def __init__(self, code: str) -> None:
+        self.code = code
+        super().__init__(f"The catalogue has no procedure {code!r}.")
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class SubjectRef(_Frozen):
+    """Whom a component is about: ``applicant``, ``beneficiary`` (the person the filing is on
+    behalf of, else the applicant), or another ``role`` whose ID is the dossier value at
+    ``field`` (``component.field``)."""
+
+    role: str = Field(default="applicant", pattern=r"^[a-z][a-z_]*$")
+    field: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _short_form(cls, data: Any) -> Any:
+        return {"role": data} if isinstance(data, str) else data
+
+    @model_validator(mode="after")
+    def _field_for_other_roles(self) -> SubjectRef:
+        if self.role in FILING_ROLES and self.field is not None:
+            raise ValueError(f"subject role {self.role} takes its ID from the filing, not a field")
+        if self.role not in FILING_ROLES and self.field is None:
+            raise ValueError(f"subject role {self.role} needs the field that holds its ID")
+        return self
+
+    @property
+    def reference(self) -> tuple[str, str] | None:
+        if self.field is None:
+            return None
+        component, name = self.field.split(".", 1)
+        return component, name
+
+
+class ComponentBasis(_Frozen):
+    """A legal basis with its citation, or the applicant's consent."""
+
+    kind: Literal["legal", "consent"]
+    citation: str | None = None
+
+    @model_validator(mode="after")
+    def _citation_for_legal(self) -> ComponentBasis:
+        if self.kind == "legal" and not (self.citation or "").strip():
+            raise ValueError("a legal basis needs its citation")
+        return self
+
+
+class Selector(_Frozen):
+    """For a record type held many times per subject: the record whose ``field`` equals the
+    dossier value at ``equals`` (``component.field``); the first record when that is unset."""
+
+    field: str
+    equals: str = Field(pattern=r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
+
+
+class _Component(_Frozen):
+    id: str = Field(pattern=COMPONENT_ID)
+    name_vi: str = Field(min_length=1)
+    name_en: str = Field(min_length=1)
+    description_en: str | None = None
+    required: bool = True
+
+
+class StateComponent(_Component):
+    kind: Literal["state"]
+    record_type: str
+    owner_system: OwnerSystem
+    fields: tuple[str, ...] = Field(min_length=1)
+    subject: SubjectRef = SubjectRef()
+    basis: ComponentBasis
+    select: Selector | None = None
+
+    @model_validator(mode="after")
+    def _fields_unique(self) -> StateComponent:
+        if len(set(self.fields)) != len(self.fields):
+            raise ValueError(f"component {self.id}: duplicate fields")
+        return self
+
+
+class ApplicantField(_Frozen):
+    name: str = Field(pattern=FIELD_NAME)
+    element: str
+    required: bool = True
+
+
+class ApplicantComponent(_Component):
+    kind: Literal["applicant"]
+    upload: bool = False
+    fields: tuple[ApplicantField, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _fields_unique(self) -> ApplicantComponent:
+        names = [f.name for f in self.fields]
+        if len(set(names)) != len(names):
+            raise ValueError(f"component {self.id}: duplicate fields")
+        return self
+
+
+Component = Annotated[StateComponent | ApplicantComponent, Field(discriminator="kind")]
+
+
+class ResultSpec(_Frozen):
+    """The record a procedure produces when approved, built from the dossier, constants and
+    what the deciding agency gives (a registration number, the date)."""
+
+    record_type: str
+    from_dossier: dict[str, str] = Field(default_factory=dict)
+    constants: dict[str, Scalar] = Field(default_factory=dict)
+    from_decision: tuple[str, ...] = ()
+
+
+class Procedure(_Frozen):
+    code: str = Field(pattern=PROCEDURE_CODE)
+    name_vi: str = Field(min_length=1)
+    name_en: str = Field(min_length=1)
+    level: Literal["commune", "province"]
+    authority_vi: str = Field(min_length=1)
+    authority_en: str = Field(min_length=1)
+    legal_basis: tuple[str, ...] = Field(min_length=1)
+    processing_days: int | None = Field(default=None, ge=0)
+    description_en: str | None = None
+    components: tuple[Component, ...] = Field(min_length=1)
+    result: ResultSpec
+
+    @model_validator(mode="after")
+    def _components_unique(self) -> Procedure:
+        ids = [c.id for c in self.components]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"procedure {self.code}: duplicate component ids")
+        return self
+
+    def component(self, component_id: str) -> StateComponent | ApplicantComponent | None:
+        for component in self.components:
+            if component.id == component_id:
+                return component
+        return None
+
+    @property
+    def state_components(self) -> tuple[StateComponent, ...]:
+        return tuple(c for c in self.components if isinstance(c, StateComponent))
+
+
+# ---------------------------------------------------------------------------------------------
+# Compilation: components -> record versions -> validators and one dossier JSON Schema
+
+
+def _camel(text: str) -> str:
+    return "".join(part.capitalize() for part in text.replace("-", "_").split("_") if part)
+
+
+def component_record(
+    procedure: Procedure,
+    component: StateComponent | ApplicantComponent,
+    dictionary: Dictionary,
+) -> tuple[RecordType, RecordVersion]:
+    """The component as a record version of its own, for the dictionary's compiler."""
+    name = f"Dossier{_camel(procedure.code)}{_camel(component.id)}"
+    if isinstance(component, ApplicantComponent):
+        specs = [
+            FieldSpec(name=f.name, element=f.element, required=f.required)  # type: ignore[call-arg]
+            for f in component.fields
+        ]
+        rules: tuple[Any, ...] = ()
+        owner: OwnerSystem = "hub"
+    else:
+        source = dictionary.record_type(component.record_type).latest()
+        specs = []
+        for field_name in component.fields:
+            spec = source.field(field_name)
+            if spec is None:
+                raise CompileError(
+                    [
+                        f"{procedure.code}/{component.id}: {component.record_type} has no "
+                        f"field {field_name!r}"
+                    ]
+                )
+            specs.append(spec)
+        chosen = set(component.fields)
+        rules = tuple(r for r in source.rules if set(r.fields) <= chosen)
+        owner = component.owner_system
+    version = RecordVersion(version="1.0.0", fields=tuple(specs), rules=rules)
+    record_type = RecordType(
+        name=name,
+        title_en=component.name_en,
+        title_vi=component.name_vi,
+        owner_system=owner,
+        subject_field=specs[0].name,
+        versions=(version,),
+    )
+    return record_type, version
+
+
+@dataclass(frozen=True)
+class DossierValidator:
+    """A procedure's dossier schema, compiled: one validator per component."""
+
+    procedure: Procedure
+    validators: Mapping[str, RecordValidator]
+
+    @property
+    def json_schema(self) -> dict[str, Any]:
+        properties: dict[str, Any] = {}
+        for component in self.procedure.components:
+            schema = self.validators[component.id].json_schema
+            for key in ("$schema", "$id", "x-version", "x-version-id", "x-record-type"):
+                schema.pop(key, None)
+            schema["x-component-kind"] = component.kind
+            if isinstance(component, StateComponent):
+                schema["x-record-type"] = component.record_type
+                schema["x-owner-system"] = component.owner_system
+            properties[component.id] = schema
+        return {
+            "$schema": JSON_SCHEMA_DIALECT,
+            "$id": f"urn:declare-once:procedure:{self.procedure.code}",
+            "title": self.procedure.name_en,
+            "type": "object",
+            "properties": properties,
+            "required": [c.id for c in self.procedure.components if c.required],
+            "additionalProperties": False,
+        }
+
+    def field_element(self, component_id: str, field_name: str) -> str | None:
+        validator = self.validators.get(component_id)
+        return validator.element_of.get(field_name) if validator is not None else None
+
+    def validate_component(
+        self, component_id: str, values: Mapping[str, Any], *, partial: bool = False
+    ) -> list[ValidationIssue]:
+        """Issues of one component, with paths from the dossier's root. ``partial`` leaves
+        out missing required fields and cross-field rules (a dossier being filled in)."""
+        issues = self.validators[component_id].validate(dict(values))
+        prefixed = [
+            ValidationIssue(f"/{component_id}{i.path}", i.element, i.code, i.message)
+            for i in issues
+        ]
+        if partial:
+            prefixed = [
+                i for i in prefixed if i.code != "required" and not i.code.startswith("rule.")
+            ]
+        return prefixed
+
+    def validate(self, dossier: Mapping[str, Mapping[str, Any]]) -> list[ValidationIssue]:
+        """Every issue of a whole dossier. An optional component left empty is fine."""
+        issues: list[ValidationIssue] = []
+        for name in sorted(set(dossier) - {c.id for c in self.procedure.components}):
+            issues.append(
+                ValidationIssue(
+                    f"/{name}",
+                    None,
+                    "unknown_component",
+                    f"{name!r} is not a component of {self.procedure.code}.",
+                )
+            )
+        for component in self.procedure.components:
+            values = {k: v for k, v in (dossier.get(component.id) or {}).items() if v is not None}
+            if not values and not component.required:
+                continue
+            issues.extend(self.validate_component(component.id, values))
+        return issues
+
+
+def compile_procedure(procedure: Procedure, dictionary: Dictionary) -> DossierValidator:
+    validators: dict[str, RecordValidator] = {}
+    for component in procedure.components:
+        record_type, version = component_record(procedure, component, dictionary)
+        validators[component.id] = RecordValidator(
+            record_type, version, dictionary.elements, dictionary.codelists
+        )
+    return DossierValidator(procedure, validators)
+
+
+# ---------------------------------------------------------------------------------------------
+# Lint: every record type, field and element a procedure names exists
+
+
+def procedure_problems(procedure: Procedure, dictionary: Dictionary) -> list[tuple[str, str]]:
+    """(code, message) for each dangling or inconsistent reference of ``procedure``."""
+    problems: list[tuple[str, str]] = []
+    fields_of: dict[str, set[str]] = {}
+    for component in procedure.components:
+        where = f"component {component.id}"
+        if isinstance(component, ApplicantComponent):
+            fields_of[component.id] = {f.name for f in component.fields}
+            for item in component.fields:
+                if item.element not in dictionary.elements:
+                    problems.append(
+                        (
+                            "dangling_reference",
+                            f"{where} field {item.name} refers to unknown element {item.element!r}",
+                        )
+                    )
+            continue
+        record_type = dictionary.record_types.get(component.record_type)
+        if record_type is None:
+            problems.append(
+                (
+                    "dangling_reference",
+                    f"{where} refers to unknown record type {component.record_type!r}",
+                )
+            )
+            fields_of[component.id] = set(component.fields)
+            continue
+        fields_of[component.id] = set(component.fields)
+        if record_type.owner_system != component.owner_system:
+            problems.append(
+                (
+                    "owner_system_mismatch",
+                    f"{where}: {record_type.name} is held by "
+                    f"{record_type.owner_system}, not {component.owner_system}",
+                )
+            )
+        known = {f.name for f in record_type.latest().fields}
+        for name in component.fields:
+            if name not in known:
+                problems.append(
+                    (
+                        "dangling_reference",
+                        f"{where} names field {name!r} that {record_type.name} does not have",
+                    )
+                )
+        if component.select is not None:
+            if component.select.field not in component.fields:
+                problems.append(
+                    (
+                        "dangling_reference",
+                        f"{where} selects on {component.select.field!r}, which it does not pull",
+                    )
+                )
+            if record_type.per_subject != "many":
+                problems.append(
+                    ("needless_selector", f"{where}: {record_type.name} is one per subject")
+                )
+    for component in procedure.state_components:
+        refs = [("subject", component.subject.field)]
+        if component.select is not None:
+            refs.append(("select", component.select.equals))
+        for what, ref in refs:
+            if ref is None:
+                continue
+            other, name = ref.split(".", 1)
+            if other == component.id or name not in fields_of.get(other, set()):
+                problems.append(
+                    (
+                        "dangling_reference",
+                        f"component {component.id} {what} refers to "
+                        f"{ref!r}, which is not a field of another component",
+                    )
+                )
+    result = procedure.result
+    target = dictionary.record_types.get(result.record_type)
+    if target is None:
+        problems.append(
+            ("dangling_reference", f"result refers to unknown record type {result.record_type!r}")
+        )
+    else:
+        latest = target.latest()
+        known = {f.name for f in latest.fields}
+        given = set(result.from_dossier) | set(result.constants) | set(result.from_decision)
+        for name in sorted(given - known):
+            problems.append(
+                (
+                    "dangling_reference",
+                    f"result names field {name!r} that {target.name} does not have",
+                )
+            )
+        for spec in latest.fields:
+            if spec.required and spec.name not in given:
+                problems.append(
+                    (
+                        "result_incomplete",
+                        f"result never fills {target.name}.{spec.name}, which is required",
+                    )
+                )
+        for name, ref in result.from_dossier.items():
+            other, _, field_name = ref.partition(".")
+            if field_name not in fields_of.get(other, set()):
+                problems.append(
+                    (
+                        "dangling_reference",
+                        f"result field {name} comes from {ref!r}, which is "
+                        "not a field of a component",
+                    )
+                )
+    if not problems:
+        for component in procedure.components:
+            try:
+                _, version = component_record(procedure, component, dictionary)
+            except CompileError as exc:
+                problems.extend(("compile_error", m) for m in exc.problems)
+                continue
+            problems.extend(reference_problems(version, dictionary.elements, dictionary.codelists))
+    return problems

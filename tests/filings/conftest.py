@@ -1,0 +1,47 @@
+"""Fixtures of the filings tests: a consumer's portal, and the four mocks wired to the hub."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+
+from app.config import Settings
+from app.security.citizen import issue_citizen_token
+from tests.conftest import ApiCredentials, MakeClient
+from tests.filings.helpers import SYSTEM_RECORD_TYPES, Portal
+
+
+@pytest.fixture
+async def consumer(make_api_client: MakeClient) -> ApiCredentials:
+    return await make_api_client("consumer", agency="Ba Dinh commune public service centre")
+
+
+@pytest.fixture
+def portal(client: httpx.AsyncClient, consumer: ApiCredentials) -> Portal:
+    return Portal(client, consumer)
+
+
+@pytest.fixture
+def citizen_headers(settings: Settings) -> Any:
+    def headers(citizen_id: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {issue_citizen_token(settings, citizen_id)}"}
+
+    return headers
+
+
+@pytest.fixture
+async def sources(
+    client: httpx.AsyncClient, make_api_client: MakeClient, mock_servers: Any
+) -> AsyncIterator[Any]:
+    """The four mocks, each its own uvicorn process, registered as the hub's connectors."""
+    from tests.sources.helpers import register
+
+    mock_servers.reset()
+    integrator = await make_api_client("integrator")
+    for system, record_types in SYSTEM_RECORD_TYPES.items():
+        await register(client, integrator, mock_servers, system, record_types=record_types)
+    yield mock_servers
+    mock_servers.reset()
