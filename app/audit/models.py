@@ -28,6 +28,10 @@ class AuditEvent(Base):
         Index("ix_audit_events_subject_hmac_seq", "subject_hmac", "seq"),
         Index("ix_audit_events_client_id_seq", "client_id", "seq"),
         Index("ix_audit_events_ts", "ts"),
+        # The auditor's most common filters besides subject and client (query.py).
+        Index("ix_audit_events_record_type_seq", "record_type", "seq"),
+        Index("ix_audit_events_filing_id_seq", "filing_id", "seq"),
+        Index("ix_audit_events_officer_id_seq", "officer_id", "seq"),
         Index("ix_audit_events_leaf_index", "leaf_index", unique=True),
         Index(
             "ix_audit_events_unsealed",

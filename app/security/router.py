@@ -155,6 +155,7 @@ async def put_access_rights(
     """The X-Road-style access list: which record types and fields, for which purposes, and
     under which legal basis. Unknown record types or fields are refused, every one listed."""
     rows = await service.replace_access_rights(session, dictionary, client_id, body.rights)
+    request.app.state.access_rights.evict(client_id)
     await record_admin_action(
         request,
         admin,

@@ -53,6 +53,9 @@ def upgrade() -> None:
     op.create_index("ix_audit_events_subject_hmac_seq", "audit_events", ["subject_hmac", "seq"])
     op.create_index("ix_audit_events_client_id_seq", "audit_events", ["client_id", "seq"])
     op.create_index("ix_audit_events_ts", "audit_events", ["ts"])
+    op.create_index("ix_audit_events_record_type_seq", "audit_events", ["record_type", "seq"])
+    op.create_index("ix_audit_events_filing_id_seq", "audit_events", ["filing_id", "seq"])
+    op.create_index("ix_audit_events_officer_id_seq", "audit_events", ["officer_id", "seq"])
     op.create_index("ix_audit_events_leaf_index", "audit_events", ["leaf_index"], unique=True)
     op.create_index(
         "ix_audit_events_unsealed",
