@@ -46,7 +46,11 @@ class Settings(BaseSettings):
         description="Key for subject HMACs in the access log; generated into data_dir if unset.",
     )
     audit_flush_ms: float = Field(
-        default=2.0, description="Group commit: how long the audit writer gathers a batch (ms)."
+        default=0.0,
+        description=(
+            "Group commit: how long a lone audit event waits for company (ms). 0 writes it at "
+            "once; events that queue during a commit still share the next one."
+        ),
     )
     audit_batch_max: int = Field(
         default=1000, description="Group commit: most audit events written in one transaction."

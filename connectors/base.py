@@ -650,6 +650,15 @@ class HttpConnector:
                 config.auth.key.get_secret_value()
             )
         timeouts = config.timeouts
+        if transport is None:
+            transport = httpx.AsyncHTTPTransport(
+                limits=httpx.Limits(
+                    max_connections=config.max_concurrency,
+                    max_keepalive_connections=config.max_concurrency,
+                ),
+                trust_env=False,
+            )
+        self._transport = transport
         self._client = httpx.AsyncClient(
             base_url=config.base_url,
             headers=headers,
@@ -659,14 +668,14 @@ class HttpConnector:
                 write=timeouts.read,
                 pool=timeouts.total,
             ),
-            limits=httpx.Limits(
-                max_connections=config.max_concurrency,
-                max_keepalive_connections=config.max_concurrency,
-            ),
             transport=transport,
             follow_redirects=False,
             trust_env=False,
         )
+        # What the client would add to every GET, computed once for _get.
+        self._base = str(self._client.base_url).rstrip("/")
+        self._headers = self._client.headers
+        self._extensions = {"timeout": self._client.timeout.as_dict()}
         self._token: _OAuth2Token | None = (
             _OAuth2Token(config.auth, self._client, config.system, clock)
             if isinstance(config.auth, OAuth2ClientCredentials)
@@ -849,16 +858,40 @@ class HttpConnector:
 
     # -- HTTP
 
+    async def _get(
+        self, path: str, params: dict[str, Any] | None, headers: dict[str, str] | None = None
+    ) -> httpx.Response:
+        """``client.get`` without the client: the same URL, headers and timeouts, straight to
+        the transport. The client's request building, auth and redirect machinery and cookie
+        jar cost more CPU than the transport itself, and a source call needs none of them
+        (no redirects are followed, credentials are headers, sources set no cookies)."""
+        merged = self._headers
+        if headers:
+            merged = httpx.Headers(merged)
+            merged.update(headers)
+        request = httpx.Request(
+            "GET",
+            self._base + path,
+            params=params,
+            headers=merged,
+            extensions=self._extensions,
+        )
+        response = await self._transport.handle_async_request(request)
+        try:
+            await response.aread()
+        finally:
+            await response.aclose()
+        return response
+
     async def _send(self, path: str, params: dict[str, Any] | None) -> httpx.Response:
-        client = self._client
         try:
             if self._token is None:
-                return await client.get(path, params=params)
+                return await self._get(path, params)
             headers, fresh = await self._token.headers()
-            response = await client.get(path, params=params, headers=headers)
+            response = await self._get(path, params, headers)
             if response.status_code == 401 and not fresh:
                 headers = await self._token.refresh(headers)
-                response = await client.get(path, params=params, headers=headers)
+                response = await self._get(path, params, headers)
             return response
         # Details name the failure, never the path or body: they carry subject IDs, and
         # details end up in the health statistics.

@@ -9,14 +9,13 @@ allowed or refused, before the function returns or raises.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -143,7 +142,9 @@ class AccessRightsCache:
     def __init__(self, ttl: float) -> None:
         self._ttl = ttl
         self._entries: dict[str, tuple[float, tuple[_Grant, ...]]] = {}
-        self._loading: dict[str, asyncio.Future[tuple[_Grant, ...]]] = {}
+        self._loading: security_service.SingleFlight[str, tuple[_Grant, ...]] = (
+            security_service.SingleFlight()
+        )
 
     def evict(self, client_id: str) -> None:
         self._entries.pop(client_id, None)
@@ -155,12 +156,8 @@ class AccessRightsCache:
         cached = self._entries.get(client_id)
         if cached is not None and cached[0] > now:
             return cached[1]
-        loading = self._loading.get(client_id)
-        if loading is not None:
-            return await asyncio.shield(loading)
-        future: asyncio.Future[tuple[_Grant, ...]] = asyncio.get_running_loop().create_future()
-        self._loading[client_id] = future
-        try:
+
+        async def load() -> tuple[_Grant, ...]:
             async with sessionmaker() as session:
                 rows = await security_service.access_rights_of(session, client_id)
             grants = tuple(
@@ -174,14 +171,9 @@ class AccessRightsCache:
             )
             if self._ttl > 0:
                 self._entries[client_id] = (time.monotonic() + self._ttl, grants)
-            future.set_result(grants)
             return grants
-        except BaseException as exc:
-            future.set_exception(exc)
-            future.exception()  # retrieved: waiters get it, nobody logs it as lost
-            raise
-        finally:
-            del self._loading[client_id]
+
+        return await self._loading.run(client_id, load)
 
 
 def _check_context(ctx: PullContext, subject_id: str) -> None:
@@ -274,7 +266,7 @@ def _hash(value: Any) -> str:
 
 async def pull_record(
     state: HubState,
-    session: AsyncSession,
+    session: AsyncSession | None,
     ctx: PullContext,
     record_type: str,
     subject_id: str,
@@ -284,7 +276,8 @@ async def pull_record(
     """Pull ``record_type`` about ``subject_id`` for ``ctx``; see the module docstring.
 
     Without ``grant`` the client's access rights decide the fields and the legal basis;
-    with one (a filing), the procedure's component does.
+    with one (a filing), the procedure's component does. Without ``session`` the pull opens
+    a short one if, and only if, the basis is a consent (a legal basis needs no database).
     """
     entry = AuditEntry(
         kind=EventKind.DATA_PULL,
@@ -326,7 +319,7 @@ async def _append_event(state: HubState, entry: AuditEntry) -> None:
 
 async def _pull(
     state: HubState,
-    session: AsyncSession,
+    session: AsyncSession | None,
     ctx: PullContext,
     entry: AuditEntry,
     record_type_name: str,
@@ -346,15 +339,22 @@ async def _pull(
         allowed = _procedure_fields(record_type, fields, grant)
         legal_basis = grant.legal_basis
     entry.fields = list(allowed)
-    basis = await decide_basis(
-        session,
-        client_id=ctx.principal.client_id,
-        subject_id=subject_id,
-        record_type=record_type.name,
-        fields=allowed,
-        purpose=ctx.purpose,
-        legal_basis=legal_basis,
-    )
+    question: dict[str, Any] = {
+        "client_id": ctx.principal.client_id,
+        "subject_id": subject_id,
+        "record_type": record_type.name,
+        "fields": allowed,
+        "purpose": ctx.purpose,
+        "legal_basis": legal_basis,
+        "audit": state.audit,
+    }
+    if session is None and not legal_basis:
+        # A consent is read from the database on every pull, never cached.
+        async with state.sessionmaker() as own:
+            basis = await decide_basis(own, **question)
+    else:
+        # decide_basis reads the session only for a consent; a legal basis never touches it.
+        basis = await decide_basis(cast(AsyncSession, session), **question)
     entry.basis = basis.as_audit()
     registry: ConnectorRegistry = state.connectors
     fetched: Fetched = await registry.fetch(record_type.name, subject_id)

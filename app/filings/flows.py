@@ -225,6 +225,7 @@ async def _reuse(
             fields=list(component.fields),
             purpose=filing.procedure,
             legal_basis=component.basis.citation if component.basis.kind == "legal" else None,
+            audit=state.audit,
         )
     except HubError as exc:
         entry.error_code = exc.code

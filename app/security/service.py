@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Generic, TypeVar
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -21,6 +23,9 @@ from dictionary import Dictionary
 
 _PURPOSE = re.compile(PURPOSE_PATTERN)
 LAST_USED_RESOLUTION = timedelta(seconds=60)
+
+K = TypeVar("K", bound=Hashable)
+T = TypeVar("T")
 
 
 def utcnow() -> datetime:
@@ -174,6 +179,33 @@ async def access_rights_of(session: AsyncSession, client_id: str) -> list[Access
     return list(result.all())
 
 
+class SingleFlight(Generic[K, T]):
+    """Concurrent loads of one key share one call: the first caller runs it, the others
+    wait for its answer or its error. The caches of the hot data path use it, so an expiry
+    under load costs one database read, not one per waiting request."""
+
+    def __init__(self) -> None:
+        self._loading: dict[K, asyncio.Future[T]] = {}
+
+    async def run(self, key: K, load: Callable[[], Awaitable[T]]) -> T:
+        loading = self._loading.get(key)
+        if loading is not None:
+            return await asyncio.shield(loading)
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._loading[key] = future
+        try:
+            result = await load()
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: waiters get it, nobody logs it as lost
+            raise
+        else:
+            future.set_result(result)
+            return result
+        finally:
+            del self._loading[key]
+
+
 @dataclass(slots=True)
 class _CachedKey:
     principal: ClientPrincipal
@@ -187,6 +219,8 @@ class KeyAuthenticator:
 
     The cache keeps the hot data path off the database. Its lifetime bounds how long a key
     revoked on another instance keeps working here; a revocation on this instance evicts it.
+    When an entry expires under load, the requests that present the same key at that moment
+    share one database read instead of each running its own.
     """
 
     def __init__(
@@ -195,6 +229,7 @@ class KeyAuthenticator:
         self._sessionmaker = sessionmaker
         self._cache_seconds = cache_seconds
         self._cache: dict[str, _CachedKey] = {}
+        self._loading: SingleFlight[str, ClientPrincipal] = SingleFlight()
 
     def evict_client(self, client_id: str) -> None:
         for prefix, entry in list(self._cache.items()):
@@ -214,11 +249,19 @@ class KeyAuthenticator:
                 entry.last_used_written = now
                 await self._touch(entry.principal.key_id)
             return entry.principal
-        principal, key_hash = await self._load(prefix, plaintext)
-        self._cache[prefix] = _CachedKey(principal, key_hash, now + self._cache_seconds, now)
-        return principal
 
-    async def _load(self, prefix: str, plaintext: str) -> tuple[ClientPrincipal, str]:
+        async def load() -> ClientPrincipal:
+            principal, key_hash, age = await self._load(prefix, plaintext)
+            self._cache[prefix] = _CachedKey(
+                principal, key_hash, now + self._cache_seconds, now - age
+            )
+            return principal
+
+        # Keyed by the whole key: only callers presenting the very same key share the answer.
+        return await self._loading.run(plaintext, load)
+
+    async def _load(self, prefix: str, plaintext: str) -> tuple[ClientPrincipal, str, float]:
+        """The key's principal and hash, and how many seconds ago last_used_at was written."""
         async with self._sessionmaker() as session:
             row = (
                 await session.execute(
@@ -238,8 +281,17 @@ class KeyAuthenticator:
                 or client.disabled_at is not None
             ):
                 raise Unauthenticated("The API key is not valid.", code="invalid_api_key")
-            key.last_used_at = utcnow()
-            await session.commit()
+            # A reload (every cache lifetime) writes only when the stored time is older than
+            # the resolution, as a cache hit does: no write transaction every few seconds.
+            now = utcnow()
+            last = key.last_used_at
+            if last is not None and last.tzinfo is None:
+                last = last.replace(tzinfo=UTC)
+            age = (now - last).total_seconds() if last is not None else None
+            if age is None or age > LAST_USED_RESOLUTION.total_seconds():
+                key.last_used_at = now
+                await session.commit()
+                age = 0.0
             principal = ClientPrincipal(
                 client_id=client.id,
                 name=client.name,
@@ -247,7 +299,7 @@ class KeyAuthenticator:
                 roles=frozenset(client.roles),
                 key_id=key.id,
             )
-            return principal, key.key_hash
+            return principal, key.key_hash, max(0.0, age)
 
     async def _touch(self, key_id: str) -> None:
         async with self._sessionmaker() as session:
