@@ -37,6 +37,26 @@ def root_of(leaves: Sequence[bytes]) -> bytes:
     return level[0]
 
 
+def root_of_joined(leaves: bytes) -> bytes:
+    """``root_of`` over leaf hashes given concatenated (32 bytes each), as seals store them.
+    Each level stays one buffer, so a node is one slice and one hash."""
+    n = len(leaves) // 32
+    if len(leaves) != 32 * n:
+        raise ValueError("leaf hashes must be 32 bytes each")
+    if n == 0:
+        return EMPTY_ROOT
+    level = leaves
+    while n > 1:
+        paired = b"".join(
+            [sha256(b"\x01" + level[i : i + 64]).digest() for i in range(0, 64 * (n // 2), 64)]
+        )
+        if n % 2:
+            paired += level[-32:]
+        level = paired
+        n = (n + 1) // 2
+    return level
+
+
 def _split(n: int) -> int:
     k = 1
     while k * 2 < n:

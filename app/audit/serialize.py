@@ -9,7 +9,8 @@ reads them back.
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from hashlib import sha256
 from typing import Any
@@ -92,6 +93,72 @@ def event_record(row: Mapping[Any, Any]) -> dict[str, Any]:
     record["fields"] = list(record["fields"] or [])
     record["details"] = dict(record["details"] or {})
     return record
+
+
+# Timestamps read as text, for the verifier's fast path: SQLite's stored form (naive UTC, as
+# SQLAlchemy writes it) and the canonical form itself (what PostgreSQL's
+# to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') gives).
+_STORED_TS = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}")
+_CANONICAL_TS = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z")
+_TS_AT = EVENT_COLUMNS.index("ts")
+_FIELDS_AT = EVENT_COLUMNS.index("fields")
+_DETAILS_AT = EVENT_COLUMNS.index("details")
+
+
+def canonical_ts_text(value: Any) -> str | None:
+    """``format_ts`` of a timestamp read as text, without building a datetime: the SQLite
+    stored form ``YYYY-MM-DD HH:MM:SS.ffffff`` (naive UTC) or the canonical form. None for
+    anything else, and the caller then reads the typed value and uses ``format_ts``."""
+    if type(value) is str:
+        if len(value) == 26 and _STORED_TS.fullmatch(value):
+            return f"{value[:10]}T{value[11:]}Z"
+        if len(value) == 27 and _CANONICAL_TS.fullmatch(value):
+            return value
+    return None
+
+
+def event_bytes_from_text(values: Sequence[Any]) -> bytes | None:
+    """The leaf bytes of an event read raw from the database: the 21 columns in
+    ``EVENT_COLUMNS`` order (further values are ignored), with ``ts`` as text (see
+    ``canonical_ts_text``) and ``fields`` and ``details`` as JSON text. It builds the same
+    record as ``event_record`` and serialises it with the same canonical JSON, so the bytes are
+    identical to ``event_bytes``. None when a value is not in a form this path reads; the
+    caller then reads the row typed and uses ``event_bytes``."""
+    return events_bytes_from_text([values])[0]
+
+
+def events_bytes_from_text(
+    rows: Iterable[Sequence[Any]], *, then: Callable[[bytes], bytes] | None = None
+) -> list[bytes | None]:
+    """``event_bytes_from_text`` over many rows (the verifier's hot loop); with ``then`` (such
+    as the leaf hash), ``then(bytes)`` for each row instead of the bytes."""
+    loads, dumps, sort_keys = orjson.loads, orjson.dumps, _SORTED
+    stored_ts, canonical_ts = _STORED_TS.fullmatch, _CANONICAL_TS.fullmatch
+    columns = EVENT_COLUMNS
+    out: list[bytes | None] = []
+    append = out.append
+    for values in rows:
+        ts = values[_TS_AT]
+        if type(ts) is not str:
+            append(None)
+            continue
+        if len(ts) == 26 and stored_ts(ts):
+            ts = f"{ts[:10]}T{ts[11:]}Z"
+        elif len(ts) != 27 or not canonical_ts(ts):
+            append(None)
+            continue
+        fields, details = values[_FIELDS_AT], values[_DETAILS_AT]
+        try:
+            record = dict(zip(columns, values, strict=False))
+            record["ts"] = ts
+            # As event_record: null -> [] and {}, and list()/dict() of what was stored.
+            record["fields"] = list(loads(fields) or []) if fields is not None else []
+            record["details"] = dict(loads(details) or {}) if details is not None else {}
+            data = dumps(record, option=sort_keys)
+            append(then(data) if then is not None else data)
+        except (TypeError, ValueError):  # orjson's errors are ValueError or TypeError
+            append(None)
+    return out
 
 
 def event_bytes(row: Mapping[Any, Any]) -> bytes:

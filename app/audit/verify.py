@@ -10,12 +10,15 @@ same algorithm for independent verifiers.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
+import contextlib
+from bisect import bisect_left
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from hashlib import sha256
-from typing import IO, Any
+from typing import IO, Any, cast
 
 import orjson
 from cryptography.exceptions import InvalidSignature
@@ -23,7 +26,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.audit.merkle import root_of
+from app.audit.merkle import leaf_hash, root_of, root_of_joined
 from app.audit.models import AuditArchive, AuditEvent, AuditSeal
 from app.audit.serialize import (
     EVENT_COLUMNS,
@@ -32,6 +35,7 @@ from app.audit.serialize import (
     canonical_json,
     event_bytes,
     event_line,
+    events_bytes_from_text,
     header_line,
     seal_body_bytes,
     seal_line,
@@ -56,11 +60,19 @@ class Code:
 
 @dataclass(slots=True)
 class EventItem:
-    """One event as the verifier sees it: its id, its chain position and its leaf bytes."""
+    """One event as the verifier sees it: its id, its chain position and its leaf bytes
+    (``data``), or only their leaf hash ``SHA-256(0x00 || data)`` (``hashed``) when the reader
+    hashed them as it read them (the JSONL and database readers do: keeping a million leaf
+    byte strings alive costs more than the hashing)."""
 
     seq: int
     leaf_index: int | None
-    data: bytes
+    data: bytes = b""
+    hashed: bytes | None = None
+
+    def leaf(self) -> bytes:
+        h = self.hashed
+        return h if h is not None else sha256(b"\x00" + self.data).digest()
 
 
 @dataclass(slots=True)
@@ -170,10 +182,6 @@ class Report:
         }
 
 
-def _leaf(data: bytes) -> bytes:
-    return sha256(b"\x00" + data).digest()
-
-
 class Verifier:
     """Feed it batches in chain order: ``feed(events, seal)``; then ``finish(trailing)``.
 
@@ -211,11 +219,54 @@ class Verifier:
         report = self.report
         report.seals += 1
         report.events += len(events)
-        start, count = seal.leaf_start, seal.leaf_count
+        start = seal.leaf_start
         orphans = [e for e in events if e.leaf_index is not None and e.leaf_index < start]
-        linked = True
+        linked = self._link(seal, orphans)
+        if orphans:
+            events = [e for e in events if e.leaf_index is None or e.leaf_index >= start]
+        batch_ok = self._check_seal(
+            seal, self._first_seq(events), lambda: [e.leaf() for e in events], linked
+        )
+        if batch_ok:
+            self._check_events(events, seal)
+        self._advance(seal)
+
+    def feed_hashed(
+        self,
+        seqs: list[int],
+        leaf_indexes: list[int | None],
+        hashes: list[bytes],
+        seal: SealItem,
+    ) -> None:
+        """``feed`` for events given as three lists (id, position, leaf hash) in the order
+        read. When every event sits at its own position, densely, and the hashes are the
+        seal's recorded leaf hashes, the event checks of ``feed`` pass by definition, and the
+        seal checks are the same as ``feed`` makes. Otherwise it is ``feed`` itself, with the
+        events sorted by (leaf_index, seq)."""
+        start, count = seal.leaf_start, seal.leaf_count
+        if (
+            len(hashes) == count
+            and seal.leaf_hashes is not None
+            and leaf_indexes == list(range(start, start + count))
+            and b"".join(hashes) == seal.leaf_hashes
+        ):
+            self.report.seals += 1
+            self.report.events += count
+            linked = self._link(seal, [])
+            self._check_seal(seal, seqs[0] if seqs else None, lambda: hashes, linked)
+            self._advance(seal)
+            return
+        events = [
+            EventItem(s, i, b"", h) for s, i, h in zip(seqs, leaf_indexes, hashes, strict=True)
+        ]
+        _batch_order(events)
+        self.feed(events, seal)
+
+    def _link(self, seal: SealItem, orphans: list[EventItem]) -> bool:
+        """Is the seal the expected next one? Reports a missing seal, or events positioned
+        before their batch."""
+        start = seal.leaf_start
         if seal.seal_index != self._next_index or start != self._next_leaf:
-            linked = False
             first = orphans[0] if orphans else None
             self._problem(
                 Problem(
@@ -227,7 +278,8 @@ class Verifier:
                     seal_index=self._next_index,
                 )
             )
-        elif orphans:
+            return False
+        if orphans:
             self._problem(
                 Problem(
                     Code.EVENT_INSERTED,
@@ -237,16 +289,14 @@ class Verifier:
                     seal_index=seal.seal_index,
                 )
             )
-        if orphans:
-            events = [e for e in events if e.leaf_index is None or e.leaf_index >= start]
-        batch_ok = self._check_seal(seal, events, linked)
-        if batch_ok:
-            self._check_events(events, seal)
+        return True
+
+    def _advance(self, seal: SealItem) -> None:
         body = seal.body()
         self._prev_hash = sha256(seal_body_bytes(body)).hexdigest()
         self._next_index = seal.seal_index + 1
-        self._next_leaf = start + count
-        report.head = {
+        self._next_leaf = seal.leaf_start + seal.leaf_count
+        self.report.head = {
             "seal_index": seal.seal_index,
             "seal_hash": self._prev_hash,
             "leaf_end": self._next_leaf,
@@ -256,9 +306,16 @@ class Verifier:
     def _first_seq(self, events: list[EventItem]) -> int | None:
         return events[0].seq if events else None
 
-    def _check_seal(self, seal: SealItem, events: list[EventItem], linked: bool) -> bool:
-        """Seal-level checks; False when the batch's expected leaf hashes are unusable."""
-        where = {"seq": self._first_seq(events), "seal_index": seal.seal_index}
+    def _check_seal(
+        self,
+        seal: SealItem,
+        first_seq: int | None,
+        event_leaves: Callable[[], list[bytes]],
+        linked: bool,
+    ) -> bool:
+        """Seal-level checks; False when the batch's expected leaf hashes are unusable.
+        ``event_leaves()`` gives the batch's events' leaf hashes, in order."""
+        where = {"seq": first_seq, "seal_index": seal.seal_index}
         body_bytes = seal_body_bytes(seal.body())
         if linked and seal.prev_hash != self._prev_hash:
             self._problem(
@@ -306,13 +363,14 @@ class Verifier:
         if (
             stored is not None
             and len(stored) == 32 * seal.leaf_count
-            and root_of([stored[i : i + 32] for i in range(0, len(stored), 32)]).hex() == seal.root
+            and root_of_joined(stored).hex() == seal.root
         ):
             return True
         # The per-leaf hashes are missing or not those of the signed root: check the root
         # against the events themselves; the batch can be named but not the exact event.
-        computed = root_of([_leaf(e.data) for e in events]).hex()
-        if computed != seal.root or len(events) != seal.leaf_count:
+        leaves = event_leaves()
+        computed = root_of(leaves).hex()
+        if computed != seal.root or len(leaves) != seal.leaf_count:
             self._problem(
                 Problem(
                     Code.ROOT_MISMATCH,
@@ -340,7 +398,7 @@ class Verifier:
         # The common case in one comparison: every position present, every leaf as sealed.
         if (
             n_events == count
-            and b"".join([sha256(b"\x00" + e.data).digest() for e in events]) == stored
+            and b"".join([e.leaf() for e in events]) == stored
             and [e.leaf_index for e in events] == list(range(start, start + count))
         ):
             return
@@ -360,7 +418,7 @@ class Verifier:
                     )
                 )
                 return
-            h = _leaf(event.data)
+            h = event.leaf()
             if event.leaf_index < leaf:
                 code = Code.EVENT_INSERTED
             elif h == expected:
@@ -393,7 +451,7 @@ class Verifier:
     @staticmethod
     def _classify(h: bytes, events: list[EventItem], j: int, stored: bytes, i: int) -> str:
         following = stored[32 * (i + 1) : 32 * (i + 2)]
-        next_hash = _leaf(events[j + 1].data) if j + 1 < len(events) else None
+        next_hash = events[j + 1].leaf() if j + 1 < len(events) else None
         expected = stored[32 * i : 32 * i + 32]
         if h == following:
             return Code.EVENT_OUT_OF_ORDER if next_hash == expected else Code.SEQUENCE_GAP
@@ -455,6 +513,26 @@ def _event_from_line(obj: dict[str, Any]) -> EventItem:
     return EventItem(int(obj["seq"]), leaf_index, canonical_json(obj))
 
 
+_BLOCK = 1 << 22  # read exports 4 MiB at a time, not line by line
+
+
+def _batch_order(events: list[EventItem]) -> None:
+    """Sort a batch by (leaf_index, seq), unsealed last. An untampered batch is already in
+    strictly increasing leaf order, which one pass checks without a key per event."""
+    try:
+        previous = -1
+        for event in events:
+            leaf = event.leaf_index
+            if leaf <= previous:  # type: ignore[operator]
+                break
+            previous = leaf  # type: ignore[assignment]
+        else:
+            return
+    except TypeError:  # a null leaf_index among them
+        pass
+    events.sort(key=lambda e: (e.leaf_index is None, e.leaf_index or 0, e.seq))
+
+
 class JsonlLog:
     """Reads an export: header, then event lines, each batch followed by its seal line."""
 
@@ -464,21 +542,55 @@ class JsonlLog:
         self.trailing: list[EventItem] = []
         self.bytes_read = 0
 
+    def _lines(self) -> Iterator[bytes]:
+        read = self._handle.read
+        rest = b""
+        while True:
+            block = read(_BLOCK)
+            if not block:
+                break
+            lines = (rest + block).split(b"\n") if rest else block.split(b"\n")
+            rest = lines.pop()
+            yield from lines
+        if rest:
+            yield rest
+
     def batches(self) -> Iterator[tuple[list[EventItem], SealItem]]:
-        pending: list[EventItem] = []
-        loads = orjson.loads
-        for line_no, line in enumerate(self._handle, start=1):
-            self.bytes_read += len(line)
+        """Each batch's events, sorted by (leaf_index, seq), and its seal."""
+        for seqs, leaf_indexes, hashes, seal in self.hashed_batches():
+            events = [
+                EventItem(s, i, b"", h) for s, i, h in zip(seqs, leaf_indexes, hashes, strict=True)
+            ]
+            _batch_order(events)
+            yield events, seal
+
+    def hashed_batches(
+        self,
+    ) -> Iterator[tuple[list[int], list[int | None], list[bytes], SealItem]]:
+        """Each batch as (ids, positions, leaf hashes) in file order, and its seal
+        (``Verifier.feed_hashed``). Unsealed events end up in ``trailing``."""
+        seqs: list[int] = []
+        leaves: list[int | None] = []
+        hashes: list[bytes] = []
+        loads, dumps, sort_keys = orjson.loads, orjson.dumps, orjson.OPT_SORT_KEYS
+        line_no = 0
+        for line in self._lines():
+            line_no += 1
+            self.bytes_read += len(line) + 1
             if not line.strip():
                 continue
             obj = loads(line)
             kind = obj.get("type")
             if kind == "event":
-                pending.append(_event_from_line(obj))
+                # As _event_from_line: the leaf bytes are the line without type and
+                # leaf_index, canonicalised (canonical_json is this orjson call).
+                del obj["type"]
+                leaves.append(obj.pop("leaf_index", None))
+                hashes.append(sha256(b"\x00" + dumps(obj, option=sort_keys)).digest())
+                seqs.append(int(obj["seq"]))
             elif kind == "seal":
-                pending.sort(key=lambda e: (e.leaf_index is None, e.leaf_index or 0, e.seq))
-                yield pending, SealItem.from_mapping(obj)
-                pending = []
+                yield seqs, leaves, hashes, SealItem.from_mapping(obj)
+                seqs, leaves, hashes = [], [], []
             elif kind == "header":
                 if obj.get("format") != FORMAT:
                     raise ValueError(f"line {line_no}: unknown format {obj.get('format')!r}")
@@ -487,7 +599,9 @@ class JsonlLog:
                     self.anchor = Anchor(int(a["seal_index"]), a["seal_hash"], int(a["leaf_end"]))
             else:
                 raise ValueError(f"line {line_no}: unknown line type {kind!r}")
-        self.trailing = pending
+        self.trailing = [
+            EventItem(s, i, b"", h) for s, i, h in zip(seqs, leaves, hashes, strict=True)
+        ]
 
 
 def verify_jsonl(
@@ -498,10 +612,10 @@ def verify_jsonl(
 ) -> Report:
     log = JsonlLog(handle)
     verifier: Verifier | None = None
-    for events, seal in log.batches():
+    for seqs, leaf_indexes, hashes, seal in log.hashed_batches():
         if verifier is None:
             verifier = Verifier(public_keys, anchor=log.anchor)
-        verifier.feed(events, seal)
+        verifier.feed_hashed(seqs, leaf_indexes, hashes, seal)
         if progress is not None:
             progress(log.bytes_read)
     if verifier is None:
@@ -648,6 +762,180 @@ async def trailing_events(session: AsyncSession, leaf_end: int) -> tuple[list[Ev
     return orphans, unsealed or 0
 
 
+# The fast reader: raw driver rows (no ORM entities, no per-row type processing), many seals'
+# events per query. Only for drivers whose rows it knows how to read; others take
+# stored_batches above. Leaf bytes come from serialize.event_bytes_from_text, which builds the
+# same record as event_bytes; a row it cannot read is read again the typed way.
+
+_SEAL_COLUMNS = (
+    "seal_index, leaf_start, leaf_count, root, prev_hash, sealed_at, key_id, signature, "
+    "seal_hash, leaf_hashes"
+)
+_SEALS_PER_PAGE = 64
+_LEAVES_PER_QUERY = 50_000
+_HASH_SLICE = 500
+
+
+class _RawReader:
+    def __init__(self, driver: Any, dialect: str) -> None:
+        self._driver = driver
+        self._pg = dialect == "postgresql"
+        columns = [*EVENT_COLUMNS, "leaf_index"]
+        if self._pg:
+            # The canonical timestamp text, made by the server (serialize.canonical_ts_text).
+            columns[columns.index("ts")] = (
+                "to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+            )
+            columns[columns.index("fields")] = "fields::text"
+            columns[columns.index("details")] = "details::text"
+        p1, p2 = ("$1", "$2") if self._pg else ("?", "?")
+        self._events_sql = (
+            f"SELECT {', '.join(columns)} FROM audit_events WHERE leaf_index >= {p1} "
+            f"AND leaf_index < {p2} ORDER BY leaf_index, seq"
+        )
+        self._seals_sql = (
+            f"SELECT {_SEAL_COLUMNS} FROM audit_seals WHERE seal_index > {p1} "
+            f"AND seal_index <= {p2} ORDER BY seal_index LIMIT {_SEALS_PER_PAGE}"
+        )
+
+    @classmethod
+    async def open(cls, session: AsyncSession) -> _RawReader | None:
+        connection = await session.connection()
+        name, driver = connection.dialect.name, connection.dialect.driver
+        if (name, driver) not in (("sqlite", "aiosqlite"), ("postgresql", "asyncpg")):
+            return None
+        raw = await connection.get_raw_connection()
+        return cls(raw.driver_connection, name)
+
+    async def _fetch(self, sql: str, a: int, b: int) -> list[Any]:
+        if self._pg:
+            return list(await self._driver.fetch(sql, a, b))
+        cursor = await self._driver.execute(sql, (a, b))
+        try:
+            return list(await cursor.fetchall())
+        finally:
+            await cursor.close()
+
+    async def seals(self, after: int, last: int) -> list[SealItem]:
+        rows = await self._fetch(self._seals_sql, after, last)
+        return [
+            SealItem(
+                seal_index=r[0],
+                leaf_start=r[1],
+                leaf_count=r[2],
+                root=r[3],
+                prev_hash=r[4],
+                sealed_at=r[5],
+                key_id=r[6],
+                signature=r[7],
+                seal_hash=r[8],
+                leaf_hashes=bytes(r[9]) if r[9] is not None else None,
+            )
+            for r in rows
+        ]
+
+    async def event_rows(self, lower: int, end: int) -> list[Any]:
+        """Raw rows with ``lower <= leaf_index < end`` in (leaf_index, seq) order."""
+        return await self._fetch(self._events_sql, lower, end) if end > lower else []
+
+
+_Plan = tuple[list[tuple[SealItem, int, int]], int, int]
+
+
+async def _plans(
+    reader: _RawReader, *, first_seal: int | None, last_seal: int | None
+) -> AsyncIterator[_Plan]:
+    """Seals in chain order, grouped into queries: each plan is the seals with their leaf
+    ranges, and the one range ``[lo, hi)`` that one query reads for all of them."""
+    after = (first_seal - 1) if first_seal is not None else -1
+    last = last_seal if last_seal is not None else (1 << 62)
+    next_leaf: int | None = None
+    while True:
+        seals = await reader.seals(after, last)
+        if not seals:
+            return
+        # As stored_batches: a seal's events are those with lower <= leaf_index < end, where
+        # lower is the previous seal's end when that is smaller (so events whose seal was
+        # deleted are seen too).
+        ranges = []
+        for seal in seals:
+            lower = seal.leaf_start
+            if next_leaf is not None:
+                lower = min(next_leaf, seal.leaf_start)
+            end = seal.leaf_start + seal.leaf_count
+            ranges.append((seal, lower, end))
+            next_leaf = end
+        i = 0
+        while i < len(ranges):
+            j, lo, hi = i + 1, ranges[i][1], ranges[i][2]
+            while j < len(ranges):
+                lo2, hi2 = min(lo, ranges[j][1]), max(hi, ranges[j][2])
+                if hi2 - lo2 > _LEAVES_PER_QUERY:
+                    break
+                lo, hi, j = lo2, hi2, j + 1
+            yield ranges[i:j], lo, hi
+            i = j
+        after = seals[-1].seal_index
+
+
+async def _raw_batches(
+    session: AsyncSession,
+    reader: _RawReader,
+    *,
+    first_seal: int | None,
+    last_seal: int | None,
+) -> AsyncIterator[tuple[list[int], list[int | None], list[bytes], SealItem]]:
+    """The same batches as ``stored_batches`` (the same events, in the same order), from raw
+    rows, several seals per query, as (ids, positions, leaf hashes) for
+    ``Verifier.feed_hashed``. The next query runs while this one's rows are hashed."""
+    plans = _plans(reader, first_seal=first_seal, last_seal=last_seal)
+    plan = await anext(plans, None)
+    task = asyncio.ensure_future(reader.event_rows(plan[1], plan[2])) if plan else None
+    try:
+        while plan is not None and task is not None:
+            rows = await task
+            current, plan = plan, await anext(plans, None)
+            task = asyncio.ensure_future(reader.event_rows(plan[1], plan[2])) if plan else None
+            # In slices, handing the loop a turn in between: the driver then keeps receiving
+            # the next query's rows (PostgreSQL) while these are hashed.
+            datas: list[bytes | None] = []
+            for k in range(0, len(rows), _HASH_SLICE):
+                datas += events_bytes_from_text(rows[k : k + _HASH_SLICE], then=leaf_hash)
+                await asyncio.sleep(0)
+            if None in datas:
+                # Rows not in the form the fast path reads: read them typed, as
+                # stored_batches does (once the connection is free).
+                if task is not None:
+                    await asyncio.wait([task])
+                for k, data in enumerate(datas):
+                    if data is None:
+                        typed = await session.execute(
+                            select(*_EVENT_SELECT).where(AuditEvent.seq == rows[k][0])
+                        )
+                        row = typed.first()  # gone meanwhile: then it is not there
+                        datas[k] = leaf_hash(event_bytes(row._mapping)) if row is not None else None
+            kept = [(row, data) for row, data in zip(rows, datas, strict=True) if data is not None]
+            if len(kept) != len(rows):
+                rows, datas = [r for r, _ in kept], [d for _, d in kept]
+            seqs: list[int] = [row[0] for row in rows]
+            leaves: list[Any] = [row[21] for row in rows]  # ints: leaf_index >= lo
+            hashes = cast(list[bytes], datas)
+            ranges, lo, hi = current
+            for seal, lower, end in ranges:
+                if lower == lo and end == hi:
+                    yield seqs, leaves, hashes, seal
+                elif lower >= end:
+                    yield [], [], [], seal
+                else:
+                    a, b = bisect_left(leaves, lower), bisect_left(leaves, end)
+                    yield seqs[a:b], leaves[a:b], hashes[a:b], seal
+    finally:
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(BaseException):
+                await task
+
+
 async def verify_database(
     session: AsyncSession,
     public_keys: Mapping[str, Ed25519PublicKey],
@@ -669,16 +957,27 @@ async def verify_database(
             )
             # The range's anchor is only as good as that seal's own signature.
             check = Verifier(public_keys)
-            check._check_seal(_seal_item(previous), [], linked=False)
+            check._check_seal(_seal_item(previous), None, list, linked=False)
             bad = [p for p in check.report.problems if p.code != Code.ROOT_MISMATCH]
             if bad:
                 report = Report(ok=False, problems=bad, anchor=anchor)
                 return report
     verifier = Verifier(public_keys, anchor=anchor)
-    async for events, seal in stored_batches(session, first_seal=first_seal, last_seal=last_seal):
-        verifier.feed(events, seal)
-        if progress is not None:
-            progress(len(events))
+    reader = await _RawReader.open(session)
+    if reader is not None:
+        async for seqs, leaf_indexes, hashes, seal in _raw_batches(
+            session, reader, first_seal=first_seal, last_seal=last_seal
+        ):
+            verifier.feed_hashed(seqs, leaf_indexes, hashes, seal)
+            if progress is not None:
+                progress(len(seqs))
+    else:
+        async for events, seal in stored_batches(
+            session, first_seal=first_seal, last_seal=last_seal
+        ):
+            verifier.feed(events, seal)
+            if progress is not None:
+                progress(len(events))
     if last_seal is None and to_seq is None:
         orphans, unsealed = await trailing_events(session, verifier.next_leaf)
         return verifier.finish(orphans, unsealed=unsealed)

@@ -70,3 +70,15 @@ def test_every_inclusion_proof_of_small_trees_verifies_and_no_wrong_one_does() -
                 assert root_from_path(other, size, leaves[index], path) != root
             if path:
                 assert root_from_path(index, size, leaves[index], path[:-1]) is None
+
+
+def test_the_root_over_concatenated_leaf_hashes_is_the_same() -> None:
+    from hashlib import sha256
+
+    from app.audit.merkle import root_of_joined
+
+    for n in [*range(0, 40), 1000, 1025]:
+        leaves = [sha256(str(i).encode()).digest() for i in range(n)]
+        assert root_of_joined(b"".join(leaves)) == root_of(leaves)
+    with pytest.raises(ValueError):
+        root_of_joined(b"x" * 33)
