@@ -69,8 +69,11 @@ def serve(
             f"{head}). Run [bold]declare-once db upgrade[/bold] first."
         )
         raise typer.Exit(code=2)
+    app = create_app(settings)
+    # This process exists to serve the hub: let its start-up tune the garbage collector.
+    app.state.owns_process = True
     uvicorn.run(
-        create_app(settings),
+        app,
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,

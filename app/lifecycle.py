@@ -50,12 +50,14 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         len(app.state.dictionary.record_types),
         engine.url.render_as_string(hide_password=True),
     )
-    # What start-up built (dictionary, validators, mappings) lives as long as the process:
-    # keep it out of the collector's scans, and collect young objects less often. Halves
-    # the data path's p99 (bench/pull.py).
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(20_000, 20, 100)
+    if getattr(app.state, "owns_process", False):
+        # What start-up built (dictionary, validators, mappings) lives as long as the
+        # process: keep it out of the collector's scans, and collect young objects less
+        # often. Halves the data path's p99 (bench/pull.py). Process-wide, so only when this
+        # app owns its process (`declare-once serve`), never for apps built in tests.
+        gc.collect()
+        gc.freeze()
+        gc.set_threshold(20_000, 20, 100)
     try:
         yield
     finally:

@@ -9,19 +9,18 @@ allowed or refused, before the function returns or raises.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
-import orjson
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.datastructures import State as HubState
 
 from app.audit.events import AuditEntry, EventKind, Outcome
+from app.audit.serialize import request_hash, response_hash
 from app.consent.basis import Basis, decide_basis
 from app.errors import HubError
 from app.exchange.errors import (
@@ -195,6 +194,11 @@ def _record_fields(record_type: RecordType) -> list[str]:
     return [spec.name for spec in record_type.latest().fields]
 
 
+def _in_record_order(order: Sequence[str], names: Collection[str]) -> list[str]:
+    chosen = set(names)
+    return [name for name in order if name in chosen]
+
+
 def _decide_fields(
     record_type: RecordType,
     requested: Sequence[str] | None,
@@ -223,9 +227,7 @@ def _decide_fields(
             extra={"missing": {"purpose": purpose}},
         )
     granted = frozenset().union(*(g.fields for g in for_purpose))
-    wanted = [name for name in order if name in set(requested)] if requested else None
-    if wanted is None:
-        wanted = [name for name in order if name in granted]
+    wanted = _in_record_order(order, requested or granted)
     missing = [name for name in wanted if name not in granted]
     if missing:
         raise AccessDenied(
@@ -242,11 +244,8 @@ def _decide_fields(
 def _procedure_fields(
     record_type: RecordType, requested: Sequence[str] | None, grant: ProcedureGrant
 ) -> list[str]:
-    order = _record_fields(record_type)
     allowed = set(grant.fields)
-    wanted = [n for n in order if n in set(requested)] if requested else None
-    if wanted is None:
-        return [n for n in order if n in allowed]
+    wanted = _in_record_order(_record_fields(record_type), requested or allowed)
     missing = [n for n in wanted if n not in allowed]
     if missing:
         raise AccessDenied(
@@ -258,10 +257,6 @@ def _procedure_fields(
 
 def _cut(record: dict[str, Any], fields: Sequence[str]) -> dict[str, Any]:
     return {name: record[name] for name in fields if name in record}
-
-
-def _hash(value: Any) -> str:
-    return hashlib.sha256(orjson.dumps(value, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
 async def pull_record(
@@ -293,6 +288,16 @@ async def pull_record(
         procedure=ctx.procedure or (grant.procedure if grant else None),
         filing_id=ctx.filing_id,
         request_id=ctx.request_id,
+        request_hash=request_hash(
+            {
+                "record_type": record_type,
+                "subject_id": subject_id,
+                "fields": fields,
+                "purpose": ctx.purpose,
+                "officer_id": ctx.officer_id,
+                "case_id": ctx.case_id,
+            }
+        ),
     )
     try:
         pulled = await _pull(state, session, ctx, entry, record_type, subject_id, fields, grant)
@@ -307,7 +312,7 @@ async def pull_record(
         await _append_event(state, entry)
         raise
     entry.outcome = Outcome.ALLOWED
-    entry.response_hash = _hash(pulled.records)
+    entry.response_hash = response_hash(pulled.records)
     await _append_event(state, entry)
     return pulled
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 from fastapi import FastAPI
 
@@ -106,6 +108,20 @@ async def test_a_pull_from_each_system_maps_validates_and_carries_provenance(
     assert event.purpose == "identity-check"
     assert event.basis == "legal:Decree 278/2025/ND-CP, Art. 12"
     assert citizen not in str(event.details)
+    # A party holding the request or the answer can later prove it against the log.
+    asked = {
+        "record_type": record_type,
+        "subject_id": citizen,
+        "fields": None,
+        "purpose": "identity-check",
+        "officer_id": "officer-1",
+        "case_id": "case-42",
+    }
+    canonical = orjson.dumps(asked, option=orjson.OPT_SORT_KEYS)
+    assert event.request_hash == hashlib.sha256(canonical).hexdigest()
+    returned = [item["record"] for item in items]
+    canonical = orjson.dumps(returned, option=orjson.OPT_SORT_KEYS)
+    assert event.response_hash == hashlib.sha256(canonical).hexdigest()
 
 
 async def test_fields_outside_the_access_right_are_never_returned(
