@@ -32,7 +32,7 @@ class Base(DeclarativeBase):
     type_annotation_map: dict[Any, Any] = {dict[str, Any]: JsonType, list[Any]: JsonType}
 
 
-def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
+def tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     # WAL lets readers proceed while the single writer commits; NORMAL sync is durable in WAL
     # mode against process crashes, which is the failure the access log must survive.
@@ -46,7 +46,7 @@ def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
 def create_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
     if database_url.startswith("sqlite"):
         engine = create_async_engine(database_url, **kwargs)
-        event.listen(engine.sync_engine, "connect", _tune_sqlite)
+        event.listen(engine.sync_engine, "connect", tune_sqlite)
         return engine
     kwargs.setdefault("pool_size", 20)
     kwargs.setdefault("max_overflow", 20)

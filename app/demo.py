@@ -199,11 +199,16 @@ async def demo_sources(
                     ),
                 )
     dictionary = app.state.dictionary
+    fields = {
+        rt: [f.name for f in dictionary.record_type(rt).latest().fields]
+        for _legal_basis, record_types in DEMO_PURPOSES.values()
+        for rt in record_types
+    }
     consumer = clients[Role.consumer.value]["client_id"]
     rights = [
         AccessRightIn(
             record_type=record_type,
-            fields=[f.name for f in dictionary.record_type(record_type).latest().fields],
+            fields=fields[record_type],
             purposes=[purpose],
             legal_basis=legal_basis,
         )
@@ -216,10 +221,7 @@ async def demo_sources(
         {
             "purpose": purpose,
             "legal_basis": legal_basis,
-            "record_types": {
-                rt: [f.name for f in dictionary.record_type(rt).latest().fields]
-                for rt in record_types
-            },
+            "record_types": {rt: fields[rt] for rt in record_types},
         }
         for purpose, (legal_basis, record_types) in DEMO_PURPOSES.items()
     ]

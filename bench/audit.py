@@ -16,6 +16,7 @@ Run: ``.venv/bin/python bench/audit.py [seconds-per-backend]``.
 from __future__ import annotations
 
 import asyncio
+import base64
 import os
 import sqlite3
 import sys
@@ -30,6 +31,7 @@ from typing import Any
 
 import asyncpg
 import orjson
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
@@ -39,7 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from app import migrate
 from app.audit.events import AuditEntry, EventKind, Outcome
 from app.audit.keys import key_document, key_id_of, public_keys_from_document, published_keys
-from app.audit.merkle import root_of
+from app.audit.merkle import leaf_hash, root_of
 from app.audit.models import AuditEvent
 from app.audit.sealer import Sealer
 from app.audit.serialize import EVENT_COLUMNS, GENESIS_HASH, canonical_json, seal_body_bytes
@@ -199,7 +201,7 @@ def synthetic_batches(
                 response_hash=f"{seq * 13:064x}",
             )
             events.append(EventItem(seq, seq - 1, canonical_json(record)))
-        leaves = [sha256(b"\x00" + e.data).digest() for e in events]
+        leaves = [leaf_hash(e.data) for e in events]
         body = {
             "seal_index": index,
             "leaf_start": start,
@@ -211,8 +213,6 @@ def synthetic_batches(
         }
         data = seal_body_bytes(body)
         prev = sha256(data).hexdigest()
-        import base64
-
         yield (
             events,
             SealItem(
@@ -226,8 +226,6 @@ def synthetic_batches(
 
 def verification(n: int = 1_000_000, batch: int = 10_000) -> None:
     key = Ed25519PrivateKey.generate()
-    from cryptography.hazmat.primitives import serialization
-
     raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     key_id = key_id_of(raw)
     verifier = Verifier({key_id: key.public_key()})

@@ -103,6 +103,8 @@ class Phase:
         self.latencies: list[float] = []
         self.errors = 0
         self.statuses: dict[int, int] = {}
+        self.elapsed = 0.0
+        self.cpu: dict[str, float] = {}
 
 
 async def _connection(
@@ -173,15 +175,14 @@ async def drive(
     measured = phase[0]
     elapsed = time.perf_counter() - started
     cpu_after = {name: cpu_seconds(pid) for name, pid in watch.items()}
-    measured.cpu = {  # type: ignore[attr-defined]
+    measured.cpu = {
         name: after - before
         for name, before in cpu_before.items()
         if before is not None and (after := cpu_after[name]) is not None
     }
     stop[0] = True
     await asyncio.gather(*tasks, return_exceptions=True)
-    measured.latencies = measured.latencies  # completed inside the window
-    measured.elapsed = elapsed  # type: ignore[attr-defined]
+    measured.elapsed = elapsed
     return measured
 
 
@@ -191,7 +192,7 @@ def quantile(values: list[float], q: float) -> float:
 
 
 def summary(name: str, phase: Phase) -> dict[str, Any]:
-    elapsed = phase.elapsed  # type: ignore[attr-defined]
+    elapsed = phase.elapsed
     figures = {
         "name": name,
         "requests": len(phase.latencies),
@@ -199,10 +200,10 @@ def summary(name: str, phase: Phase) -> dict[str, Any]:
         "rps": len(phase.latencies) / elapsed,
         "p50": quantile(phase.latencies, 0.50),
         "p99": quantile(phase.latencies, 0.99),
-        "cpu": getattr(phase, "cpu", {}),
+        "cpu": phase.cpu,
         "elapsed": elapsed,
     }
-    cpu: dict[str, float] = getattr(phase, "cpu", {})
+    cpu: dict[str, float] = phase.cpu
     ok = max(1, len(phase.latencies))
     per_request = ", ".join(f"{who} {seconds / ok * 1e6:.0f} us" for who, seconds in cpu.items())
     print(

@@ -68,7 +68,6 @@ __all__ = [
     "Timeouts",
 ]
 
-SYSTEM_KINDS = ("population", "civil_status", "land", "tax")
 USER_AGENT = "declare-once-hub/0.1"
 MAX_PAGES = 1_000
 LATENCY_WINDOW = 1_000
@@ -764,7 +763,7 @@ class HttpConnector:
                         return list(subjects)
             if pagination is None or not _has_more(page, pagination, page_number):
                 break
-            cursor = _walk(page.body, _path_of(pagination.next_at)) if pagination.next_at else None
+            cursor = _walk(page.body, pagination.next_path) if pagination.next_path else None
         return list(subjects)
 
     async def probe(
@@ -938,7 +937,7 @@ class HttpConnector:
                 items.extend(page.items)
                 if not _has_more(page, pagination, page_number):
                     break
-                cursor = _walk(page.body, _path_of(pagination.next_at))
+                cursor = _walk(page.body, pagination.next_path)
         if not items and not_found.empty:
             raise SubjectNotFound("the source has no record of this subject", system=self.system)
         return items
@@ -956,18 +955,14 @@ class HttpConnector:
             raise SubjectNotFound(f"the source answered {status}", system=system)
         if status >= 500:
             raise SourceUnavailable(f"the source answered {status}", system=system, status=status)
-        if 200 <= status < 300:
-            try:
-                body = orjson.loads(response.content)
-            except orjson.JSONDecodeError:
+        try:
+            body = orjson.loads(response.content)
+        except orjson.JSONDecodeError:
+            if 200 <= status < 300:
                 raise SourceMalformed(
                     f"the body is not JSON ({len(response.content)} bytes)", system=system
                 ) from None
-        else:
-            try:
-                body = orjson.loads(response.content)
-            except orjson.JSONDecodeError:
-                body = None
+            body = None
         if not_found is not None and not_found.body_says_not_found(body):
             raise SubjectNotFound("the source says it has no such subject", system=system)
         if status in (401, 403):
@@ -1094,21 +1089,15 @@ def _page_params(
 def _has_more(page: _Page, pagination: Pagination, page_number: int) -> bool:
     if pagination.style == "cursor":
         # A cursor page may come back short, even empty, with more to follow.
-        cursor = _walk(page.body, _path_of(pagination.next_at))
+        cursor = _walk(page.body, pagination.next_path)
         return cursor is not None and cursor != ""
     if not page.items:
         return False
-    if pagination.total_at:
-        total = _walk(page.body, _path_of(pagination.total_at))
+    if pagination.total_path:
+        total = _walk(page.body, pagination.total_path)
         if isinstance(total, int | float) and not isinstance(total, bool):
             return (page_number + 1) * pagination.size < total
     return len(page.items) >= pagination.size
-
-
-def _path_of(path: str | None) -> tuple[str | int, ...]:
-    from connectors.mapping import parse_path
-
-    return parse_path(path) if path else ()
 
 
 def _ms(started: float) -> float:

@@ -20,7 +20,6 @@ letters) does not raise: the field is left out and the record carries an issue w
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
@@ -29,6 +28,7 @@ from urllib.parse import quote
 
 from dictionary import Dictionary, RecordValidator, ValidationIssue
 from dictionary.errors import UnknownRecordType, UnknownVersion
+from dictionary.formats import nfc
 from dictionary.model import Element, ObjectSpec
 
 # Legacy systems keep local time without an offset; the hub reads it as Vietnam time.
@@ -192,8 +192,7 @@ def _strip(value: Any) -> Any:
 
 
 def _nfc(value: Any) -> Any:
-    text = _text(value)
-    return text if text.isascii() else unicodedata.normalize("NFC", text)
+    return nfc(_text(value))
 
 
 def _upper(value: Any) -> Any:
@@ -368,23 +367,16 @@ def date_parser(fmt: str) -> Callable[[str, str], datetime]:
 def _date_step(fmt: str, as_datetime: bool) -> Step:
     parse = date_parser(fmt)
 
-    def to_date(value: Any) -> Any:
+    def convert(value: Any) -> Any:
         try:
-            return parse(_text(value).strip(), fmt).date().isoformat()
+            moment = parse(_text(value).strip(), fmt)
         except ValueError:
             raise _StepFailed(
                 "mapping.date_format", f"{value!r} does not match date format {fmt!r}"
             ) from None
+        return _aware(moment).isoformat() if as_datetime else moment.date().isoformat()
 
-    def to_datetime(value: Any) -> Any:
-        try:
-            return _aware(parse(_text(value).strip(), fmt)).isoformat()
-        except ValueError:
-            raise _StepFailed(
-                "mapping.date_format", f"{value!r} does not match date format {fmt!r}"
-            ) from None
-
-    return to_datetime if as_datetime else to_date
+    return convert
 
 
 def _split_step(sep: str | None, index: int) -> Step:
@@ -491,6 +483,9 @@ class Pagination:
     cursor_param: str | None = None
     next_at: str | None = None
     total_at: str | None = None
+    # next_at and total_at parsed once at compile time, for the per-page walk.
+    next_path: tuple[str | int, ...] = ()
+    total_path: tuple[str | int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -559,26 +554,18 @@ class CompiledMapping:
         data: dict[str, Any] = {}
         issues: list[ValidationIssue] | None = None
         for plan in self._plans:
-            value = plan.get(raw)
-            if value is not None and value != "":
-                try:
-                    for step in plan.steps:
-                        value = step(value)
-                        if value is None:
-                            break
-                except _StepFailed as failed:
-                    if issues is None:
-                        issues = []
-                    element = self.validator.element_of.get(plan.name)
-                    issues.append(
-                        ValidationIssue("/" + plan.name, element, failed.code, failed.message)
-                    )
-                    continue
-            if value is None or value == "":
-                if plan.has_default:
-                    data[plan.name] = plan.default
+            try:
+                value = _run_plan(plan, raw)
+            except _StepFailed as failed:
+                if issues is None:
+                    issues = []
+                element = self.validator.element_of.get(plan.name)
+                issues.append(
+                    ValidationIssue("/" + plan.name, element, failed.code, failed.message)
+                )
                 continue
-            data[plan.name] = value
+            if value is not None:
+                data[plan.name] = value
         return MappedRecord(
             data,
             self._source_reference(raw),
@@ -873,6 +860,8 @@ def _pagination(value: Any, where: str, problems: _Problems) -> Pagination | Non
         cursor_param=value.get("cursor_param"),
         next_at=value.get("next_at"),
         total_at=value.get("total_at"),
+        next_path=_path(value.get("next_at"), f"{where}.next_at", problems),
+        total_path=_path(value.get("total_at"), f"{where}.total_at", problems),
     )
 
 
@@ -1306,6 +1295,8 @@ def _constant(value: Any) -> Getter:
 
 
 def _run_plan(plan: _FieldPlan, raw: Any) -> Any:
+    """One field's value from ``raw``: its steps run, else its default; None when absent.
+    A step that cannot convert the value raises _StepFailed."""
     value = plan.get(raw)
     if value is not None and value != "":
         for step in plan.steps:

@@ -30,12 +30,11 @@ from typing import Any
 
 import httpx
 
-from connectors.mocks import SYSTEMS, MockSettings
+from connectors.mocks import SYSTEMS, MockSettings, create_mock_app
 from connectors.mocks.dataset import Dataset
-from connectors.mocks.server import TOKEN_PATH
+from connectors.mocks.server import TOKEN_PATH, SystemSpec
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-API_KEY_HEADERS = {"population": "X-API-Key", "land": "X-VBDLIS-Key"}
 
 
 def free_port() -> int:
@@ -65,6 +64,7 @@ class MockServers:
         self._processes: dict[str, subprocess.Popen[bytes]] = {}
         self._logs: dict[str, Any] = {}
         self._dataset: Dataset | None = None
+        self._specs: dict[str, SystemSpec] = {}
         self._http = httpx.Client(timeout=10.0)
 
     # -- lifecycle --------------------------------------------------------------------------
@@ -172,18 +172,21 @@ class MockServers:
 
     def auth(self, system: str) -> dict[str, Any]:
         """What a connector needs to authenticate to the mock (its ``auth`` config)."""
-        if system in API_KEY_HEADERS:
-            return {
-                "kind": "api_key",
-                "header": API_KEY_HEADERS[system],
-                "key": self.settings.api_key,
-            }
+        spec = self._spec(system)
+        if spec.auth == "api_key":
+            return {"kind": "api_key", "header": spec.api_key_header, "key": self.settings.api_key}
         return {
             "kind": "oauth2",
             "token_url": f"{self.url(system)}{TOKEN_PATH}",
             "client_id": self.settings.oauth_client_id,
             "client_secret": self.settings.oauth_client_secret,
         }
+
+    def _spec(self, system: str) -> SystemSpec:
+        """The mock's own spec, so its auth style and key header are not restated here."""
+        if system not in self._specs:
+            self._specs[system] = create_mock_app(system, self.settings, self.dataset).spec
+        return self._specs[system]
 
     def headers(self, system: str) -> dict[str, str]:
         """Request headers that authenticate a plain HTTP call (fetches a token if needed)."""

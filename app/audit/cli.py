@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+import contextlib
+from collections.abc import AsyncIterator, Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import orjson
 import typer
@@ -26,6 +27,9 @@ from rich.table import Table
 
 from app.config import Settings
 
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
 console = Console()
 err_console = Console(stderr=True)
 
@@ -36,6 +40,19 @@ audit_cli = typer.Typer(
 
 def _settings(database: str | None = None) -> Settings:
     return Settings(database_url=database) if database else Settings()
+
+
+@contextlib.asynccontextmanager
+async def _session(database_url: str) -> AsyncIterator[AsyncSession]:
+    """One session on an engine of its own, disposed of when the command is done."""
+    from app.db import create_engine, create_sessionmaker
+
+    engine = create_engine(database_url)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            yield session
+    finally:
+        await engine.dispose()
 
 
 def _print_report(report_dict: dict[str, object], source: str) -> None:
@@ -146,44 +163,36 @@ async def _verify_database(
 ) -> dict[str, object]:
     from sqlalchemy import func, select
 
-    from app.audit.keys import key_document, public_keys_from_document, published_keys
+    from app.audit.keys import published_public_keys
     from app.audit.models import AuditEvent
     from app.audit.verify import verify_database
-    from app.db import create_engine, create_sessionmaker
 
-    engine = create_engine(settings.database_url)
-    try:
-        async with create_sessionmaker(engine)() as session:
-            if keys is None:
-                err_console.print(
-                    "[yellow]No --public-key: trusting the keys published in this database."
-                    "[/yellow]"
-                )
-                keys = public_keys_from_document(key_document(await published_keys(session), None))
-            total = await session.scalar(
-                select(func.count())
-                .select_from(AuditEvent)
-                .where(AuditEvent.leaf_index.is_not(None))
+    async with _session(settings.database_url) as session:
+        if keys is None:
+            err_console.print(
+                "[yellow]No --public-key: trusting the keys published in this database.[/yellow]"
             )
-            with Progress(
-                TextColumn("[bold]verifying"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
-                console=err_console,
-                disable=quiet,
-            ) as progress:
-                task = progress.add_task("events", total=total or 0)
-                report = await verify_database(
-                    session,
-                    keys,
-                    from_seq=from_seq,
-                    to_seq=to_seq,
-                    progress=lambda n: progress.advance(task, n),
-                )
-            return report.as_dict()
-    finally:
-        await engine.dispose()
+            keys = await published_public_keys(session)
+        total = await session.scalar(
+            select(func.count()).select_from(AuditEvent).where(AuditEvent.leaf_index.is_not(None))
+        )
+        with Progress(
+            TextColumn("[bold]verifying"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err_console,
+            disable=quiet,
+        ) as progress:
+            task = progress.add_task("events", total=total or 0)
+            report = await verify_database(
+                session,
+                keys,
+                from_seq=from_seq,
+                to_seq=to_seq,
+                progress=lambda n: progress.advance(task, n),
+            )
+        return report.as_dict()
 
 
 @audit_cli.command("export")
@@ -195,19 +204,14 @@ def export(
 ) -> None:
     """Write the log (events and seals) as verifiable JSONL (docs/audit.md gives the format)."""
     from app.audit.verify import export_lines
-    from app.db import create_engine, create_sessionmaker
 
     async def run() -> int:
-        engine = create_engine(_settings(database).database_url)
         written = 0
-        try:
-            async with create_sessionmaker(engine)() as session:
-                with output.open("wb") as handle:
-                    async for chunk in export_lines(session, from_seq=from_seq, to_seq=to_seq):
-                        handle.write(chunk)
-                        written += chunk.count(b"\n")
-        finally:
-            await engine.dispose()
+        async with _session(_settings(database).database_url) as session:
+            with output.open("wb") as handle:
+                async for chunk in export_lines(session, from_seq=from_seq, to_seq=to_seq):
+                    handle.write(chunk)
+                    written += chunk.count(b"\n")
         return written
 
     lines = asyncio.run(run())
@@ -276,15 +280,10 @@ def public_key(
 ) -> None:
     """Print the published sealing keys (the document that `verify --public-key` reads)."""
     from app.audit.keys import key_document, published_keys
-    from app.db import create_engine, create_sessionmaker
 
     async def run() -> bytes:
-        engine = create_engine(_settings(database).database_url)
-        try:
-            async with create_sessionmaker(engine)() as session:
-                doc = key_document(await published_keys(session), None)
-        finally:
-            await engine.dispose()
+        async with _session(_settings(database).database_url) as session:
+            doc = key_document(await published_keys(session), None)
         return orjson.dumps(doc, option=orjson.OPT_INDENT_2)
 
     data = asyncio.run(run())
@@ -300,20 +299,15 @@ def rotate_key(database: Annotated[str | None, typer.Option(help="Database URL."
     """Make a new sealing key. The old public key stays published; old seals keep verifying.
     Restart the hub instances of this data_dir to sign with the new key."""
     from app.audit.keys import publish_key, retire_key, rotate_signing_key
-    from app.db import create_engine, create_sessionmaker
 
     settings = _settings(database)
     old, new = rotate_signing_key(settings.data_dir)
 
     async def run() -> None:
-        engine = create_engine(settings.database_url)
-        try:
-            async with create_sessionmaker(engine)() as session:
-                await publish_key(session, new)
-                if old is not None:
-                    await retire_key(session, old.key_id)
-        finally:
-            await engine.dispose()
+        async with _session(settings.database_url) as session:
+            await publish_key(session, new)
+            if old is not None:
+                await retire_key(session, old.key_id)
 
     asyncio.run(run())
     console.print(f"new sealing key {new.key_id}" + (f"; retired {old.key_id}" if old else ""))

@@ -78,8 +78,8 @@ def key_dir(data_dir: Path) -> Path:
     return Path(data_dir) / KEY_DIR
 
 
-def _write_exclusive(path: Path, data: bytes) -> bool:
-    """Write ``path`` atomically unless it exists (several instances may start together)."""
+def _write_temp(path: Path, data: bytes) -> str:
+    """``data`` in a new owner-only file next to ``path``, on disk; returns its name."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
     try:
@@ -88,24 +88,26 @@ def _write_exclusive(path: Path, data: bytes) -> bool:
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp, 0o600)
-        try:
-            os.link(tmp, path)
-        except FileExistsError:
-            return False
-        return True
+    except BaseException:
+        os.unlink(tmp)
+        raise
+    return tmp
+
+
+def _write_exclusive(path: Path, data: bytes) -> bool:
+    """Write ``path`` atomically unless it exists (several instances may start together)."""
+    tmp = _write_temp(path, data)
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        return False
     finally:
         os.unlink(tmp)
+    return True
 
 
 def _replace(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.chmod(tmp, 0o600)
-    os.replace(tmp, path)
+    os.replace(_write_temp(path, data), path)
 
 
 def _new_key_document() -> bytes:
@@ -232,6 +234,11 @@ async def retire_key(session: AsyncSession, key_id: str) -> None:
 
 async def published_keys(session: AsyncSession) -> list[AuditKey]:
     return list((await session.scalars(select(AuditKey).order_by(AuditKey.created_at))).all())
+
+
+async def published_public_keys(session: AsyncSession) -> dict[str, Ed25519PublicKey]:
+    """Every published key by key id, each checked against its id, ready for verifying."""
+    return public_keys_from_document(key_document(await published_keys(session), None))
 
 
 def key_document(rows: Iterable[AuditKey], current: str | None) -> dict[str, Any]:

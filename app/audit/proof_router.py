@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from sqlalchemy import select
 
-from app.audit.keys import key_document, public_keys_from_document, published_keys
+from app.audit.keys import key_document, published_keys, published_public_keys
 from app.audit.merkle import inclusion_path
 from app.audit.models import AuditEvent, AuditSeal
 from app.audit.router import record_auditor_query
@@ -89,7 +89,7 @@ async def verify_log(
     when anything was tampered with; ``first_problem`` names the first bad event id, its
     chain position and a stable code (docs/audit.md lists them)."""
     await record_auditor_query(request, auditor, "verify", {"from": from_seq, "to": to_seq})
-    keys = public_keys_from_document(key_document(await published_keys(session), None))
+    keys = await published_public_keys(session)
     report = await verify_database(session, keys, from_seq=from_seq, to_seq=to_seq)
     return report.as_dict()
 

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.audit.models import AuditArchive, AuditEvent, AuditSeal
 from app.audit.sealer import Sealer
-from app.audit.serialize import EVENT_COLUMNS, event_line, header_line, seal_line
+from app.audit.serialize import EVENT_COLUMNS, event_line, format_ts, header_line, seal_line
 from app.config import Settings
 
 ARCHIVE_DIR = "archive"
@@ -63,7 +63,7 @@ async def archive_expired(
         if settings.audit_retention_days is None:
             return None
         older_than = timedelta(days=settings.audit_retention_days)
-    cutoff = ((now or datetime.now(UTC)) - older_than).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    cutoff = format_ts((now or datetime.now(UTC)) - older_than)
     async with sealer.locked() as conn:
         if conn is None:
             return None

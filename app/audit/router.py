@@ -18,6 +18,7 @@ from app.audit.query import EventFilters
 from app.audit.schemas import AccessLogPage, AuditEventPage, AuditStats
 from app.deps import SessionDep
 from app.errors import problem_responses
+from app.headers import officer_and_case
 from app.security.deps import AuditorClient, CitizenDep
 from app.security.roles import ClientPrincipal
 
@@ -46,13 +47,14 @@ async def record_auditor_query(
     ``details`` must hold no clear citizen ID (pass ``EventFilters.describe()`` for filters).
     Raises ``AuditUnavailable`` (503) when the log cannot be written.
     """
+    officer, case = officer_and_case(request.headers)
     return await query.record_auditor_query(
         request.app.state.audit,
         auditor,
         action,
         details,
-        officer_id=request.headers.get("x-user-id"),
-        case_id=request.headers.get("x-case-id"),
+        officer_id=officer,
+        case_id=case,
         request_id=getattr(request.state, "request_id", None),
     )
 

@@ -27,9 +27,15 @@ from sqlalchemy import bindparam, event, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from app.audit.keys import SigningKey, load_signing_key, publish_key
-from app.audit.merkle import root_of
+from app.audit.merkle import leaf_hash, root_of
 from app.audit.models import AuditArchive, AuditEvent, AuditSeal
-from app.audit.serialize import EVENT_COLUMNS, GENESIS_HASH, event_bytes, seal_body_bytes
+from app.audit.serialize import (
+    EVENT_COLUMNS,
+    GENESIS_HASH,
+    event_bytes,
+    format_ts,
+    seal_body_bytes,
+)
 from app.config import Settings
 from app.db import create_engine, create_sessionmaker
 
@@ -255,7 +261,7 @@ class Sealer:
         )
         if not rows:
             return 0
-        leaves = [sha256(b"\x00" + event_bytes(r)).digest() for r in rows]
+        leaves = [leaf_hash(event_bytes(r)) for r in rows]
         root = root_of(leaves).hex()
         seqs = [r["seq"] for r in rows]
         positions = list(range(leaf_start, leaf_start + len(rows)))
@@ -282,7 +288,7 @@ class Sealer:
             "leaf_count": len(rows),
             "root": root,
             "prev_hash": prev_hash,
-            "sealed_at": now.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            "sealed_at": format_ts(now),
             "key_id": key.key_id,
         }
         body_bytes = seal_body_bytes(body)
@@ -303,8 +309,3 @@ class Sealer:
         self.stats.last_lag_seconds = lag
         self.stats.max_lag_seconds = max(self.stats.max_lag_seconds, lag)
         return len(rows)
-
-
-def sealer_lock_path(settings: Settings) -> str | None:
-    path = _sqlite_path(settings.database_url)
-    return f"{path}.sealer.lock" if path else None

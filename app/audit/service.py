@@ -22,7 +22,6 @@ import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, cast
 
 import orjson
@@ -36,7 +35,8 @@ from app.audit.models import AuditEvent
 from app.audit.sealer import Sealer
 from app.audit.serialize import request_hash, response_hash
 from app.config import Settings
-from app.db import _tune_sqlite as tune_sqlite
+from app.db import tune_sqlite
+from app.security.keyfiles import read_or_create
 
 log = logging.getLogger("hub.audit")
 
@@ -145,16 +145,8 @@ def load_subject_key(settings: Settings) -> bytes:
     """The HMAC key for subjects: from settings, else a key file shared by the instances."""
     if settings.audit_hmac_key is not None:
         return settings.audit_hmac_key.get_secret_value().encode()
-    path: Path = settings.data_dir / "audit-subject.key"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            with path.open("x") as handle:
-                handle.write(secrets.token_hex(32))
-            path.chmod(0o600)
-        except FileExistsError:
-            pass
-    return path.read_text().strip().encode()
+    path = settings.data_dir / "audit-subject.key"
+    return read_or_create(path, lambda: secrets.token_hex(32).encode()).strip()
 
 
 def subject_hmac(key: bytes, citizen_id: str) -> str:

@@ -4,7 +4,7 @@ The verifier recomputes every leaf hash, every batch root, every seal hash and s
 every chain link, and reports each problem with a stable code and where it is: the event's
 ``seq`` (its id), its ``leaf_index`` (its position in the chain) and the ``seal_index``.
 Readers feed it from the database (``verify_database``, streaming seal by seal) or from a
-JSONL export (``iter_jsonl``); ``export_lines`` writes that JSONL. docs/audit.md describes the
+JSONL export (``verify_jsonl``); ``export_lines`` writes that JSONL. docs/audit.md describes the
 same algorithm for independent verifiers.
 """
 
@@ -32,7 +32,6 @@ from app.audit.serialize import (
     EVENT_COLUMNS,
     FORMAT,
     GENESIS_HASH,
-    canonical_json,
     event_bytes,
     event_line,
     events_bytes_from_text,
@@ -72,7 +71,7 @@ class EventItem:
 
     def leaf(self) -> bytes:
         h = self.hashed
-        return h if h is not None else sha256(b"\x00" + self.data).digest()
+        return h if h is not None else leaf_hash(self.data)
 
 
 @dataclass(slots=True)
@@ -507,12 +506,6 @@ def verify_log(
 # --- JSONL -----------------------------------------------------------------------------------
 
 
-def _event_from_line(obj: dict[str, Any]) -> EventItem:
-    obj.pop("type", None)
-    leaf_index = obj.pop("leaf_index", None)
-    return EventItem(int(obj["seq"]), leaf_index, canonical_json(obj))
-
-
 _BLOCK = 1 << 22  # read exports 4 MiB at a time, not line by line
 
 
@@ -555,15 +548,6 @@ class JsonlLog:
         if rest:
             yield rest
 
-    def batches(self) -> Iterator[tuple[list[EventItem], SealItem]]:
-        """Each batch's events, sorted by (leaf_index, seq), and its seal."""
-        for seqs, leaf_indexes, hashes, seal in self.hashed_batches():
-            events = [
-                EventItem(s, i, b"", h) for s, i, h in zip(seqs, leaf_indexes, hashes, strict=True)
-            ]
-            _batch_order(events)
-            yield events, seal
-
     def hashed_batches(
         self,
     ) -> Iterator[tuple[list[int], list[int | None], list[bytes], SealItem]]:
@@ -582,8 +566,8 @@ class JsonlLog:
             obj = loads(line)
             kind = obj.get("type")
             if kind == "event":
-                # As _event_from_line: the leaf bytes are the line without type and
-                # leaf_index, canonicalised (canonical_json is this orjson call).
+                # The leaf bytes are the line without type and leaf_index, canonicalised
+                # (canonical_json and leaf_hash, inlined for this loop).
                 del obj["type"]
                 leaves.append(obj.pop("leaf_index", None))
                 hashes.append(sha256(b"\x00" + dumps(obj, option=sort_keys)).digest())
@@ -651,6 +635,15 @@ async def _range_to_seals(
     session: AsyncSession, from_seq: int | None, to_seq: int | None
 ) -> tuple[int | None, int | None]:
     """Seal indexes covering the sealed events with ``from_seq <= seq <= to_seq``."""
+
+    async def seal_holding(leaf: int) -> int | None:
+        return await session.scalar(
+            select(AuditSeal.seal_index)
+            .where(AuditSeal.leaf_start <= leaf)
+            .order_by(AuditSeal.seal_index.desc())
+            .limit(1)
+        )
+
     first_seal = last_seal = None
     if from_seq is not None:
         leaf = await session.scalar(
@@ -659,43 +652,19 @@ async def _range_to_seals(
             )
         )
         if leaf is not None:
-            first_seal = await session.scalar(
-                select(AuditSeal.seal_index)
-                .where(AuditSeal.leaf_start <= leaf)
-                .order_by(AuditSeal.seal_index.desc())
-                .limit(1)
-            )
+            first_seal = await seal_holding(leaf)
     if to_seq is not None:
         leaf = await session.scalar(
             select(func.max(AuditEvent.leaf_index)).where(
                 AuditEvent.seq <= to_seq, AuditEvent.leaf_index.is_not(None)
             )
         )
-        if leaf is not None:
-            last_seal = await session.scalar(
-                select(AuditSeal.seal_index)
-                .where(AuditSeal.leaf_start <= leaf)
-                .order_by(AuditSeal.seal_index.desc())
-                .limit(1)
-            )
-        else:
-            last_seal = -1
+        last_seal = await seal_holding(leaf) if leaf is not None else -1
     return first_seal, last_seal
 
 
 def _seal_item(seal: AuditSeal) -> SealItem:
-    return SealItem(
-        seal_index=seal.seal_index,
-        leaf_start=seal.leaf_start,
-        leaf_count=seal.leaf_count,
-        root=seal.root,
-        prev_hash=seal.prev_hash,
-        sealed_at=seal.sealed_at,
-        key_id=seal.key_id,
-        signature=seal.signature,
-        seal_hash=seal.seal_hash,
-        leaf_hashes=bytes(seal.leaf_hashes),
-    )
+    return SealItem.from_mapping(seal_mapping(seal))
 
 
 async def _sealed_rows(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, status
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Request, status
 
 from app.audit.events import AuditEntry
 from app.consent import service
@@ -21,9 +23,27 @@ from app.consent.schemas import (
 )
 from app.deps import DictionaryDep, SessionDep, SettingsDep
 from app.errors import Conflict, problem_responses
+from app.exchange.errors import InvalidHeader
+from app.headers import is_header_value
 from app.security.deps import PUBLIC, ConsumerClient
 
 router = APIRouter(prefix="/v1/consents", tags=["consents"])
+
+
+def officer_of(
+    x_user_id: Annotated[
+        str | None, Header(description="The officer at the counter, if any.")
+    ] = None,
+) -> str | None:
+    if not x_user_id:
+        return None
+    # Stored in String(200) columns: an unchecked value fails the insert on PostgreSQL.
+    if not is_header_value(x_user_id):
+        raise InvalidHeader("X-User-Id must be 1 to 200 printable ASCII characters.")
+    return x_user_id
+
+
+OfficerId = Annotated[str | None, Depends(officer_of)]
 
 
 def consent_out(consent: Consent) -> ConsentOut:
@@ -99,7 +119,7 @@ async def receipt_keys(settings: SettingsDep) -> Jwks:
     "",
     summary="Record a consent",
     status_code=status.HTTP_201_CREATED,
-    responses=problem_responses(401, 403, 422),
+    responses=problem_responses(400, 401, 403, 422),
 )
 async def record_consent(
     body: ConsentCreate,
@@ -107,6 +127,7 @@ async def record_consent(
     consumer: ConsumerClient,
     session: SessionDep,
     dictionary: DictionaryDep,
+    officer_id: OfficerId,
 ) -> ConsentOut:
     """Record, on the applicant's behalf, the consent they gave on the portal or at the
     counter. The calling client is the data consumer. `status` ACTIVE (the default) when the
@@ -114,7 +135,6 @@ async def record_consent(
     view. Every problem is listed (`invalid_consent`, with `invalid_citizen_id`,
     `unknown_record_type`, `unknown_field`, `invalid_validity`, `validity_too_long`,
     `invalid_fetch_limits` ... per item)."""
-    officer_id = request.headers.get("x-user-id")
     consent = await service.record_consent(
         session, dictionary, consumer, body, officer_id=officer_id
     )
@@ -150,7 +170,7 @@ async def get_consent(
 @router.post(
     "/{consent_id}/revoke",
     summary="Revoke a consent",
-    responses=problem_responses(401, 403, 404, 409, 422),
+    responses=problem_responses(400, 401, 403, 404, 409, 422),
 )
 async def revoke_consent(
     consent_id: str,
@@ -158,6 +178,7 @@ async def revoke_consent(
     request: Request,
     consumer: ConsumerClient,
     session: SessionDep,
+    officer_id: OfficerId,
 ) -> ConsentOut:
     """Revoke a consent this client recorded (for example the applicant withdrew at the
     counter). Takes effect on the next pull on every hub instance. A consent that is already
@@ -178,7 +199,7 @@ async def revoke_consent(
             previous,
             actor="consumer",
             client=consumer,
-            officer_id=request.headers.get("x-user-id"),
+            officer_id=officer_id,
             request_id=getattr(request.state, "request_id", None),
         ),
     )

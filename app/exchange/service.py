@@ -32,6 +32,7 @@ from app.exchange.errors import (
     UnknownField,
     UnknownRecordType,
 )
+from app.headers import is_header_value
 from app.security import service as security_service
 from app.security.roles import ClientPrincipal
 from app.security.schemas import PURPOSE_PATTERN
@@ -40,7 +41,6 @@ from dictionary import RecordType
 
 _PURPOSE = re.compile(PURPOSE_PATTERN)
 _SUBJECT = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
-_HEADER_VALUE = re.compile(r"^[\x20-\x7e]{1,200}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,13 +178,13 @@ class AccessRightsCache:
 def _check_context(ctx: PullContext, subject_id: str) -> None:
     if not ctx.officer_id:
         raise MissingUserId("Send X-User-Id: the officer on whose behalf the pull is made.")
-    if not _HEADER_VALUE.match(ctx.officer_id):
+    if not is_header_value(ctx.officer_id):
         raise InvalidHeader("X-User-Id must be 1 to 200 printable ASCII characters.")
     if not ctx.purpose:
         raise MissingPurpose("Send X-Purpose: the purpose or procedure code of the pull.")
     if not _PURPOSE.match(ctx.purpose):
         raise InvalidHeader(f"X-Purpose {ctx.purpose!r} is not a purpose code (a lower-case slug).")
-    if ctx.case_id is not None and not _HEADER_VALUE.match(ctx.case_id):
+    if ctx.case_id is not None and not is_header_value(ctx.case_id):
         raise InvalidHeader("X-Case-Id must be 1 to 200 printable ASCII characters.")
     if not _SUBJECT.match(subject_id):
         raise InvalidSubject("The subject id must be 1 to 64 letters, digits, '.', '_' or '-'.")

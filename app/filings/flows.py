@@ -281,15 +281,16 @@ async def _pull_component(
             await session.commit()
             if earlier is not None:
                 return await _reuse(state, session, actor, filing, component, subject_id, earlier)
-            pulled = await pull_record(
-                state,
-                session,
-                ctx,
-                component.record_type,
-                subject_id,
-                fields,
-                grant=ProcedureGrant(procedure=filing.procedure, fields=fields, legal_basis=legal),
-            )
+        # No session held across the fetch: pull_record opens its own only for a consent.
+        pulled = await pull_record(
+            state,
+            None,
+            ctx,
+            component.record_type,
+            subject_id,
+            fields,
+            grant=ProcedureGrant(procedure=filing.procedure, fields=fields, legal_basis=legal),
+        )
     except HubError as exc:
         return _failed(subject_id, exc.code, exc.detail)
     except Exception:

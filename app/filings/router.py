@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Header, Request
 
+from app.audit.serialize import request_hash
 from app.deps import DictionaryDep, SessionDep
 from app.errors import problem_responses, request_id_of
 from app.exchange.errors import InvalidHeader, MissingUserId
@@ -21,13 +22,10 @@ from app.filings.schemas import (
     FilingSubmit,
 )
 from app.filings.stats import count_submission
+from app.headers import is_header_value
 from app.security.deps import ConsumerClient
 
 router = APIRouter(prefix="/v1/filings", tags=["filings"])
-
-
-def _printable(value: str) -> bool:
-    return 0 < len(value) <= 200 and all(" " <= c <= "~" for c in value)
 
 
 async def get_actor(
@@ -38,7 +36,7 @@ async def get_actor(
 ) -> flows.Actor:
     if not x_user_id:
         raise MissingUserId("Send X-User-Id: the officer on whose behalf the filing is handled.")
-    if not _printable(x_user_id) or (x_case_id is not None and not _printable(x_case_id)):
+    if not is_header_value(x_user_id) or (x_case_id is not None and not is_header_value(x_case_id)):
         raise InvalidHeader("X-User-Id and X-Case-Id must be 1 to 200 printable ASCII characters.")
     return flows.Actor(principal, x_user_id, x_case_id, request_id_of(request))
 
@@ -176,7 +174,7 @@ async def submit_filing(
         filing,
         confirm=submitted.confirm,
         idempotency_key=idempotency_key,
-        request_hash=service.body_hash(submitted.model_dump()),
+        request_hash=request_hash(submitted.model_dump()),
     )
     if changed:
         procedure = service.procedure_of(dictionary, filing.procedure)

@@ -7,7 +7,6 @@ crosses into consent, exchange and audit) lives in :mod:`app.filings.flows`.
 from __future__ import annotations
 
 import copy
-import hashlib
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -46,7 +45,6 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     REJECTED: frozenset(),
 }
 EDITABLE = frozenset({DRAFT, PREFILLED})
-CORRECTION_STATUSES = ("open", "forwarded", "resolved", "rejected")
 FROM_STATE = frozenset({"prefilled", "reused"})
 
 # The agency that owns each national system: where a correction request goes.
@@ -106,10 +104,6 @@ def utcnow() -> datetime:
 def json_ready(value: Any) -> Any:
     """``value`` as plain JSON data (dates as ISO strings), fit for a JSON column."""
     return orjson.loads(orjson.dumps(value, default=str))
-
-
-def body_hash(body: Any) -> str:
-    return hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
 def pointer(component_id: str, field_name: str) -> str:

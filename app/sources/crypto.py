@@ -5,12 +5,12 @@ file in the data folder that every instance shares."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
 
 from app.config import Settings
+from app.security.keyfiles import read_or_create
 
 KEY_FILE = "connector-secrets.key"
 
@@ -18,16 +18,7 @@ KEY_FILE = "connector-secrets.key"
 def load_fernet(settings: Settings) -> Fernet:
     if settings.connector_secret_key is not None:
         return Fernet(settings.connector_secret_key.get_secret_value().encode())
-    path: Path = settings.data_dir / KEY_FILE
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            with path.open("xb") as handle:
-                handle.write(Fernet.generate_key())
-            path.chmod(0o600)
-        except FileExistsError:
-            pass
-    return Fernet(path.read_bytes().strip())
+    return Fernet(read_or_create(settings.data_dir / KEY_FILE, Fernet.generate_key).strip())
 
 
 class SecretBox:

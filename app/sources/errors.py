@@ -14,11 +14,11 @@ class NoSource(ServiceUnavailable):
 
 
 class SourceUnavailable(BadGateway):
-    status, code, title = 502, "source_unavailable", "Source system unavailable"
+    """``source_unavailable`` (502), as :class:`app.errors.BadGateway` defines it."""
 
 
 class SourceTimeout(GatewayTimeout):
-    status, code, title = 504, "source_timeout", "Source system timed out"
+    """``source_timeout`` (504), as :class:`app.errors.GatewayTimeout` defines it."""
 
 
 class SourceInvalidRecord(BadGateway):

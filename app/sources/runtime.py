@@ -23,6 +23,7 @@ from typing import Any
 
 import httpx
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
@@ -96,7 +97,6 @@ class LiveConnector:
         registration: ConnectorRegistration,
         http: HttpConnector,
         mappings: dict[str, CompiledMapping],
-        versions: dict[str, int],
     ) -> None:
         self.id = registration.id
         self.name = registration.name
@@ -108,7 +108,6 @@ class LiveConnector:
         self.created_at = created if created.tzinfo else created.replace(tzinfo=UTC)
         self.http = http
         self.mappings = mappings
-        self.versions = versions
         self._fields: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             name: (
                 tuple(f.name for f in m.validator.record_version.fields if f.required),
@@ -118,10 +117,6 @@ class LiveConnector:
         }
         self.pending: dict[str, QualityCounters] = {}
         self.pending_since = datetime.now(UTC)
-
-    def field_split(self, record_type: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
-        """(required, optional) field names of the record version the mapping targets."""
-        return self._fields[record_type]
 
     def stats(self) -> dict[str, Any]:
         snapshot: dict[str, Any] = self.http.stats.snapshot()
@@ -137,7 +132,7 @@ class LiveConnector:
             raise hub_error(exc) from exc
         except Exception as exc:
             raise hub_error(exc) from exc
-        self._count(record_type, records)
+        self.observe(self.counters(record_type), record_type, records, started)
         return Fetched(
             connector_id=self.id,
             system=self.system,
@@ -152,10 +147,16 @@ class LiveConnector:
             counters = self.pending[record_type] = QualityCounters()
         return counters
 
-    def _count(self, record_type: str, records: Iterable[SourceRecord]) -> None:
+    def observe(
+        self,
+        counters: QualityCounters,
+        record_type: str,
+        records: Iterable[SourceRecord],
+        now: datetime | None = None,
+    ) -> None:
+        """Count fetched records that validated, against this mapping's required and optional
+        fields."""
         required, optional = self._fields[record_type]
-        counters = self.counters(record_type)
-        now = datetime.now(UTC)
         for record in records:
             counters.observe(
                 record.data,
@@ -237,27 +238,26 @@ class ConnectorRegistry:
         self._in_process[base_url.rstrip("/")] = app
 
     def _transport(self, base_url: str) -> httpx.AsyncBaseTransport:
-        for prefix, app in self._in_process.items():
-            if base_url.rstrip("/") == prefix:
-                # As if mounted: the app sees its own paths under the prefix's root path.
-                return httpx.ASGITransport(app=app, root_path=httpx.URL(prefix).path)
-        return LeanTransport()
+        prefix = base_url.rstrip("/")
+        app = self._in_process.get(prefix)
+        if app is None:
+            return LeanTransport()
+        # As if mounted: the app sees its own paths under the prefix's root path.
+        return httpx.ASGITransport(app=app, root_path=httpx.URL(prefix).path)
 
     def build(
         self, registration: ConnectorRegistration, mappings: Iterable[ConnectorMapping]
     ) -> LiveConnector:
         active = registration.active_mappings
         compiled: dict[str, CompiledMapping] = {}
-        versions: dict[str, int] = {}
         for row in mappings:
             if active.get(row.record_type) == row.version:
                 compiled[row.record_type] = compile_mapping(row.spec, self.dictionary)
-                versions[row.record_type] = row.version
         http = HttpConnector(
             connector_config(registration, self.box),
             transport=self._transport(registration.base_url),
         )
-        return LiveConnector(registration, http, compiled, versions)
+        return LiveConnector(registration, http, compiled)
 
     async def install(self, live: LiveConnector) -> None:
         previous = self._by_id.get(live.id)
@@ -330,7 +330,15 @@ class ConnectorRegistry:
         async with self._refresh_lock:
             if time.monotonic() - self._checked < self._refresh_seconds:
                 return
-            await self.refresh()
+            try:
+                await self.refresh()
+            except (SQLAlchemyError, OSError) as exc:
+                # Serve from the registry this instance has and try again one interval later:
+                # a pull must not fail (nor every pull queue on this lock) because the check
+                # for other instances' changes could not run. If the database is really gone,
+                # the pull's audit write refuses it with audit_unavailable.
+                log.warning("connector registry refresh failed: %s", exc.__class__.__name__)
+                self._checked = time.monotonic()
 
     async def refresh(self) -> None:
         """Catch up with changes other instances made (one query when nothing changed)."""
@@ -407,6 +415,21 @@ class ConnectorRegistry:
         self._serving.clear()
 
 
+# The counters kept in a column of their own, under the same name on both sides.
+_COUNTER_COLUMNS = (
+    "fetched",
+    "valid",
+    "required_present",
+    "required_expected",
+    "optional_present",
+    "optional_expected",
+    "dated",
+    "stale",
+    "conflicts_checked",
+    "conflicts",
+)
+
+
 def window_row(
     connector_id: str,
     record_type: str,
@@ -422,17 +445,8 @@ def window_row(
         kind=kind,
         started_at=started_at,
         ended_at=ended_at,
-        fetched=counters.fetched,
-        valid=counters.valid,
-        required_present=counters.required_present,
-        required_expected=counters.required_expected,
-        optional_present=counters.optional_present,
-        optional_expected=counters.optional_expected,
-        dated=counters.dated,
-        stale=counters.stale,
+        **{name: getattr(counters, name) for name in _COUNTER_COLUMNS},
         age_histogram=list(counters.age_histogram),
-        conflicts_checked=counters.conflicts_checked,
-        conflicts=counters.conflicts,
         conflict_examples=list(counters.conflict_examples),
         details={"invalid_by_code": dict(counters.invalid_codes), **(details or {})},
     )
@@ -440,17 +454,8 @@ def window_row(
 
 def counters_of(row: QualityWindow) -> QualityCounters:
     return QualityCounters(
-        fetched=row.fetched,
-        valid=row.valid,
-        required_present=row.required_present,
-        required_expected=row.required_expected,
-        optional_present=row.optional_present,
-        optional_expected=row.optional_expected,
-        dated=row.dated,
-        stale=row.stale,
+        **{name: getattr(row, name) for name in _COUNTER_COLUMNS},
         age_histogram=fit_histogram(row.age_histogram),
-        conflicts_checked=row.conflicts_checked,
-        conflicts=row.conflicts,
         conflict_examples=list(row.conflict_examples),
         invalid_codes=dict(row.details.get("invalid_by_code", {})),
     )

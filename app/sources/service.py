@@ -10,16 +10,22 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-import yaml
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.audit.service import mask_citizen_id
 from app.errors import Conflict, NotFound
 from app.sources.errors import InvalidMapping
 from app.sources.models import ConnectorMapping, ConnectorRegistration, QualityWindow
 from app.sources.quality import QualityCounters, person_birth_conflict
-from app.sources.runtime import ConnectorRegistry, LiveConnector, counters_of, window_row
+from app.sources.runtime import (
+    ConnectorRegistry,
+    LiveConnector,
+    counters_of,
+    hub_error,
+    window_row,
+)
 from app.sources.schemas import (
     ApiKeyAuthIn,
     AuthIn,
@@ -29,12 +35,10 @@ from app.sources.schemas import (
     OAuth2AuthIn,
 )
 from connectors import errors as connector_errors
-from connectors.adapter import MAPPINGS_PATH
 from connectors.mapping import MappingError, compile_mapping
-from connectors.systems import adapter
+from connectors.systems import ADAPTERS, adapter
 from dictionary import Dictionary
 
-SHIPPED_MAPPINGS = MAPPINGS_PATH
 PROBE_SUBJECTS = 4
 
 
@@ -48,15 +52,12 @@ def utcnow() -> datetime:
 @lru_cache(maxsize=1)
 def shipped_mappings() -> dict[str, dict[str, Any]]:
     """The mappings shipped in ``connectors/mappings/``, by their ``id`` (``system.Record``)."""
-    found: dict[str, dict[str, Any]] = {}
-    if SHIPPED_MAPPINGS.is_dir():
-        for path in sorted(SHIPPED_MAPPINGS.glob("*.y*ml")):
-            content = yaml.safe_load(path.read_text(encoding="utf-8"))
-            documents = content if isinstance(content, list) else [content]
-            for document in documents:
-                if isinstance(document, dict) and document.get("id"):
-                    found[str(document["id"])] = document
-    return found
+    return {
+        str(spec["id"]): spec
+        for system in ADAPTERS.values()
+        for spec in system.load_mappings()
+        if spec.get("id")
+    }
 
 
 def _resolve_mappings(
@@ -415,8 +416,6 @@ async def probe(live: LiveConnector, subject: str | None) -> dict[str, Any]:
     subject without a record of some type (not everyone is married) is not a failure: the
     probe tries a few listed subjects, and reports the step skipped if none has one. The
     report shows sample subjects masked, never in clear."""
-    from app.audit.service import mask_citizen_id
-
     steps: list[dict[str, Any]] = []
     candidates: list[str] = [subject] if subject else []
     sampled = False
@@ -543,8 +542,6 @@ async def scan(
     """Fetch a sample of the source's subjects, score them, and for population Person check
     each against civil status's BirthRegistration (cross-source conflicts). One scan row per
     record type is stored; the answer is :func:`quality`'s."""
-    from app.sources.runtime import hub_error
-
     row = await get_registration(session, connector_id)
     identifier, name = row.id, row.name
     # The scan takes seconds: hold no connection meanwhile.
@@ -588,14 +585,7 @@ async def scan(
                 code = hub_error(exc).code
                 errors_by_code[code] = errors_by_code.get(code, 0) + 1
             else:
-                required, optional = live.field_split(target)
-                for record in records:
-                    counters[target].observe(
-                        record.data,
-                        required=required,
-                        optional=optional,
-                        last_updated=record.last_updated,
-                    )
+                live.observe(counters[target], target, records)
                 if target == "Person" and partner is not None and records:
                     await _check_conflict(partner, subject, records[0], counters[target])
             done += 1
@@ -641,8 +631,6 @@ async def _check_conflict(
 
 
 def _masked(reference: str | None, subject: str) -> str:
-    from app.audit.service import mask_citizen_id
-
     if not reference or reference == subject:
         return mask_citizen_id(subject)
     return reference

@@ -85,7 +85,12 @@ class LeanTransport(httpx.AsyncBaseTransport):
         except TimeoutError as exc:
             connection.close()
             raise httpx.ReadTimeout("the source did not answer in time", request=request) from exc
-        except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError) as exc:
+        except (
+            ConnectionError,
+            asyncio.IncompleteReadError,
+            asyncio.LimitOverrunError,
+            ValueError,  # a Content-Length or chunk size that is not a number
+        ) as exc:
             connection.close()
             raise httpx.RemoteProtocolError(
                 f"the connection broke: {type(exc).__name__}", request=request

@@ -274,6 +274,7 @@ class MockApp:
         faults = self.faults
         if faults.latency_ms or faults.latency_jitter_ms:
             delay = faults.latency_ms + self._rng.uniform(0, faults.latency_jitter_ms)
+            self.stats.faults["latency"] += 1
             await asyncio.sleep(delay / 1000)
         if path == TOKEN_PATH and self.spec.auth == "oauth2" and not faults.token_endpoint_faults:
             return await self._token(scope, method, receive), TOKEN_PATH

@@ -99,6 +99,11 @@ async def test_an_oversized_header_does_not_fail_the_shared_commit(app: FastAPI)
         audit.append(_pull(officer_id="x" * 5000)), *(audit.append(_pull()) for _ in range(20))
     )
     assert len(set(seqs)) == 21
+    limit = AuditEvent.__table__.c.officer_id.type.length
+    async with app.state.sessionmaker() as session:
+        stored = await session.get(AuditEvent, seqs[0])
+    assert stored is not None
+    assert stored.officer_id == "x" * (limit - 1) + "…"  # cut to the column, and marked
 
 
 @pytest.fixture

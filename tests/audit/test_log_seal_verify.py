@@ -256,6 +256,7 @@ async def test_a_proof_checks_out_with_only_the_public_key(
     assert later.status_code == 409 and later.json()["code"] == "not_sealed_yet"
     missing = await client.get("/v1/audit/events/999999/proof", headers=auditor.headers)
     assert missing.status_code == 404
+    assert missing.json()["code"] == "not_found"
 
 
 async def test_an_exported_file_verifies_offline_and_a_changed_line_is_located(

@@ -172,9 +172,12 @@ def test_every_system_has_an_adapter_with_defaults() -> None:
 def test_shipped_mappings_compile_against_the_dictionary() -> None:
     dictionary = load_dictionary()
     for kind in ADAPTERS.values():
+        compiled = set()
         for spec in kind.load_mappings():
             mapping = compile_mapping(spec, dictionary)
             assert mapping.record_type in kind.record_types, spec.get("id")
+            compiled.add(mapping.record_type)
+        assert compiled == set(kind.record_types), kind.system
 
 
 async def test_the_http_connector_is_a_connector_and_hides_its_secrets() -> None:

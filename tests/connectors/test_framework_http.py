@@ -490,3 +490,35 @@ async def test_the_concurrency_limit_bounds_requests_in_flight_per_source(
         await connector.aclose()
     assert all(results)
     assert counter.peak == 2
+
+
+async def test_a_garbled_content_length_is_source_unavailable_not_a_crash(
+    mappings: dict[str, CompiledMapping],
+) -> None:
+    from app.sources.transport import LeanTransport
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: twelve\r\n\r\n{}")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    settings = ConnectorConfig.model_validate(
+        {
+            "system": "population",
+            "base_url": f"http://127.0.0.1:{port}",
+            "auth": {"kind": "api_key", "key": "k"},
+            "retries": {"max_attempts": 2, "backoff_base": 0.01, "backoff_max": 0.01},
+        }
+    )
+    connector = HttpConnector(settings, LeanTransport())
+    try:
+        with pytest.raises(SourceUnavailable) as raised:
+            await connector.fetch(mappings["Person"], "001085012345")
+        assert raised.value.code == "source_unavailable"
+        assert connector.stats.attempts == 2
+    finally:
+        await connector.aclose()
+        server.close()

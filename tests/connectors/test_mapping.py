@@ -341,3 +341,21 @@ def test_a_mapping_compiled_once_is_reused_without_state(dictionary: Dictionary)
     first = mapping.apply(RAW).data
     mapping.apply({"soDinhDanh": "x"})
     assert mapping.apply(RAW).data == first
+
+
+def test_a_pagination_path_that_does_not_parse_is_refused_at_compile_time(
+    dictionary: Dictionary,
+) -> None:
+    spec = deepcopy(PERSON)
+    spec["response"]["pagination"] = {
+        "style": "cursor",
+        "cursor_param": "cursor",
+        "next_at": "trang..tiep",
+        "total_at": "tong[",
+    }
+    with pytest.raises(MappingError) as refused:
+        compile_mapping(spec, dictionary)
+    assert {(p["path"], p["code"]) for p in refused.value.problems} == {
+        ("response.pagination.next_at", "invalid_spec"),
+        ("response.pagination.total_at", "invalid_spec"),
+    }

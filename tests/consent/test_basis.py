@@ -9,7 +9,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from app.consent.basis import Basis, ConsentRefused, NoBasis, check_consent
+from app.consent.basis import Basis, ConsentCheck, ConsentRefused, NoBasis, check_consent
 from app.errors import HubError
 from tests.conftest import ApiCredentials, MakeClient
 from tests.consent.helpers import CITIZEN, PURPOSE, citizen_headers, decide, iso, record
@@ -184,7 +184,7 @@ async def test_a_pending_consent_allows_nothing_until_the_citizen_approves_it(
 async def test_check_consent_reads_without_spending(
     app: FastAPI, client: httpx.AsyncClient, consumer: ApiCredentials
 ) -> None:
-    async def check(fields: list[str]) -> object:
+    async def check(fields: list[str]) -> ConsentCheck:
         async with app.state.sessionmaker() as session:
             return await check_consent(
                 session,
@@ -196,16 +196,16 @@ async def test_check_consent_reads_without_spending(
             )
 
     missing = await check(["full_name"])
-    assert missing.code == "no_basis" and missing.consent_id is None  # type: ignore[attr-defined]
+    assert missing.code == "no_basis" and missing.consent_id is None
     consent = await record(client, consumer)
     for _ in range(3):
         present = await check(["full_name"])
-        assert present.ok and present.consent_id == consent["id"]  # type: ignore[attr-defined]
+        assert present.ok and present.consent_id == consent["id"]
     outside = await check(["ethnicity"])
-    assert outside.code == "consent_scope"  # type: ignore[attr-defined]
+    assert outside.code == "consent_scope"
     assert (await decide(app, consumer)).kind == "consent"
     spent = await check(["full_name"])
-    assert spent.code == "consent_exhausted"  # type: ignore[attr-defined]
+    assert spent.code == "consent_exhausted"
 
 
 async def test_a_consent_not_yet_started_allows_nothing(

@@ -195,6 +195,24 @@ async def test_malformed_requests_get_the_request_invalid_code(
         assert answer.json()["code"] == "request_invalid"
 
 
+async def test_an_officer_id_that_is_not_a_short_printable_header_is_invalid_header(
+    client: httpx.AsyncClient, consumer: ApiCredentials
+) -> None:
+    consent = await record(client, consumer)
+    for officer_id in ("x" * 201, "officer\tseven"):
+        headers = {**consumer.headers, "X-User-Id": officer_id}
+        created = await client.post("/v1/consents", json=consent_body(), headers=headers)
+        assert created.status_code == 400, created.text
+        assert created.json()["code"] == "invalid_header"
+        revoked = await client.post(
+            f"/v1/consents/{consent['id']}/revoke", json={"reason": "withdrawn"}, headers=headers
+        )
+        assert revoked.status_code == 400, revoked.text
+        assert revoked.json()["code"] == "invalid_header"
+    shown = await client.get(f"/v1/consents/{consent['id']}", headers=consumer.headers)
+    assert shown.json()["status"] == "ACTIVE"
+
+
 async def test_a_capture_time_in_the_future_is_refused(
     client: httpx.AsyncClient, consumer: ApiCredentials
 ) -> None:

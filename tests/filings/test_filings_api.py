@@ -117,6 +117,14 @@ async def test_opening_refuses_bad_input(portal: Portal, client: httpx.AsyncClie
     )
     assert no_officer.status_code == 400
     assert no_officer.json()["code"] == "missing_user_id"
+    for bad in ({"X-User-Id": "x" * 201}, {"X-User-Id": "officer\tseven"}, {"X-Case-Id": ""}):
+        refused = await client.post(
+            "/v1/filings",
+            json={"procedure": "birth-registration", "applicant_id": MOTHER},
+            headers={**portal.headers, **bad},
+        )
+        assert refused.status_code == 400, bad
+        assert refused.json()["code"] == "invalid_header"
 
 
 async def test_patch_gives_precise_errors(portal: Portal) -> None:

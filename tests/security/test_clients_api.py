@@ -8,6 +8,8 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy import select
 
+from app.audit.events import EventKind
+from app.audit.models import AuditEvent
 from app.security.models import ApiKey
 from tests.conftest import ApiCredentials, MakeClient
 
@@ -139,3 +141,23 @@ async def test_access_rights_naming_unknown_types_or_fields_are_refused_listing_
         f"/v1/clients/{'0' * 36}/access-rights", headers=admin.headers, json=RIGHTS
     )
     assert nobody.status_code == 404
+
+
+async def test_an_unusable_officer_header_never_fails_an_admin_action_or_its_event(
+    app: FastAPI, client: httpx.AsyncClient, admin: ApiCredentials
+) -> None:
+    created = await client.post(
+        "/v1/clients",
+        headers={**admin.headers, "X-User-Id": "o" * 300, "X-Case-Id": "case-7"},
+        json={"name": "long-officer", "agency": "Test agency", "roles": ["consumer"]},
+    )
+    assert created.status_code == 201, created.text
+    async with app.state.sessionmaker() as session:
+        event = (
+            await session.scalars(
+                select(AuditEvent).where(AuditEvent.kind == EventKind.CLIENT_CREATED)
+            )
+        ).one()
+    # Longer than the log's officer column: left out rather than failing the write.
+    assert event.officer_id is None
+    assert event.case_id == "case-7"

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 
 from app.audit.events import EventKind
 from app.config import Settings
+from app.db import create_engine, create_sessionmaker
 from app.main import create_app
 from app.sources.models import ConnectorRegistration
 from tests.conftest import ApiCredentials, MakeClient
@@ -236,7 +237,8 @@ async def test_patch_disables_enables_and_keeps_mapping_versions(
 
     current = next(rt for rt in off.json()["record_types"] if rt["record_type"] == "Person")
     spec = dict(current["versions"][0]["spec"])
-    spec["fields"] = {**spec["fields"], "nationality": {"const": "VN"}}
+    # The source says VN; a constant the source never sends shows which version serves.
+    spec["fields"] = {**spec["fields"], "nationality": {"const": "LA"}}
     changed = await client.patch(
         url,
         headers=integrator.headers,
@@ -249,11 +251,14 @@ async def test_patch_disables_enables_and_keeps_mapping_versions(
     assert changed.json()["revision"] == created["revision"] + 2
     served = await client.get(pull, headers=pull_headers(consumer))
     assert served.status_code == 200, served.text
+    assert served.json()["record"]["nationality"] == "LA"
 
     back = await client.patch(url, headers=integrator.headers, json={"activate": {"Person": 1}})
     assert back.status_code == 200
     person = next(rt for rt in back.json()["record_types"] if rt["record_type"] == "Person")
     assert person["active_version"] == 1
+    served = await client.get(pull, headers=pull_headers(consumer))
+    assert served.json()["record"]["nationality"] == "VN"
 
     bad = await client.patch(url, headers=integrator.headers, json={"activate": {"Person": 9}})
     assert bad.status_code == 422
@@ -264,6 +269,7 @@ async def test_patch_disables_enables_and_keeps_mapping_versions(
         json={"mappings": [{"record_type": "Person", "mapping": {"fields": {}}}]},
     )
     assert bad.status_code == 422
+    assert bad.json()["code"] == "invalid_mapping"
     bad = await client.patch(url, headers=integrator.headers, json={"enabled": "maybe"})
     assert bad.status_code == 422
     assert bad.json()["code"] == "request_invalid"
@@ -336,3 +342,27 @@ async def test_a_change_on_another_instance_reaches_this_one(
                 f"/v1/records/Person/{subject}", headers=pull_headers(consumer)
             )
             assert refused.json()["code"] == "no_source"
+
+
+async def test_a_failed_registry_refresh_keeps_serving_the_connectors_it_has(
+    tmp_path: Any,
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    integrator: ApiCredentials,
+    make_api_client: MakeClient,
+    mock_servers: Any,
+) -> None:
+    await register(client, integrator, mock_servers, "population")
+    consumer = await consumer_for(app, make_api_client, {"Person": None})
+    subject = mock_servers.dataset.demo_citizens(1)[0]
+    registry = app.state.connectors
+    # The check for other instances' changes now meets a database that cannot be opened.
+    unreachable = create_engine(f"sqlite+aiosqlite:///{tmp_path}/missing/dir/hub.db")
+    registry._sessionmaker = create_sessionmaker(unreachable)
+    registry._refresh_seconds = 0.0
+    try:
+        served = await client.get(f"/v1/records/Person/{subject}", headers=pull_headers(consumer))
+        assert served.status_code == 200, served.text
+        assert served.json()["record"]["citizen_id"] == subject
+    finally:
+        await unreachable.dispose()
