@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import FastAPI
 
 from app.audit.proof_router import router as audit_proof_router
@@ -22,10 +20,9 @@ from app.health.router import router as health_router
 from app.lifecycle import lifespan
 from app.middleware import RequestContextMiddleware
 from app.observability import HubMetrics
-from app.openapi import problem_schema
+from app.openapi import install_openapi, operation_id
 from app.registry.router import router as dictionary_router
 from app.registry.router import validation_router
-from app.responses import FastJSONResponse
 from app.security.router import router as clients_router
 from app.sources.router import router as connectors_router
 
@@ -56,7 +53,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         summary="Give the state a piece of information once; no agency asks for it again.",
         lifespan=lifespan,
-        default_response_class=FastJSONResponse,
+        # FastAPI's default JSON response: a route's response model is documented, and
+        # serialised straight to JSON bytes by pydantic.
+        generate_unique_id_function=operation_id,
     )
     app.state.settings = settings
     app.state.metrics = HubMetrics()
@@ -69,20 +68,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_body_bytes=settings.max_body_bytes,
         max_batch_body_bytes=settings.max_batch_body_bytes,
     )
-    _document_problems(app)
+    install_openapi(app)
     return app
-
-
-def _document_problems(app: FastAPI) -> None:
-    original = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            schema = original()
-            schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = (
-                problem_schema()
-            )
-            app.openapi_schema = schema
-        return app.openapi_schema
-
-    app.openapi = openapi  # type: ignore[method-assign]

@@ -1,8 +1,45 @@
-"""Shared OpenAPI pieces."""
+"""The OpenAPI document as clients generate from it.
+
+Routes declare the errors that are their own (``responses=problem_responses(404, 409)``).
+The errors every route of a kind can send are added here, once, from what the route is:
+
+- 400 on every operation: the edge refuses a malformed request (control characters in the
+  URL or a header, a body that is not JSON) before any route runs;
+- 401 and 403 on every route that takes a bearer credential (every route but the public);
+- 404 on every route with a path parameter (it names something that may not exist);
+- 422 ``request_invalid`` on every route with a parameter or a body (FastAPI's request
+  validation, answered as a Problem, never as FastAPI's ``HTTPValidationError``);
+- 413 and 415 on every route with a request body.
+
+Every error is an RFC 9457 Problem (``application/problem+json``).
+"""
 
 from __future__ import annotations
 
 from typing import Any
+
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+
+_TITLES = {
+    400: "Bad request",
+    401: "Authentication required",
+    403: "Forbidden",
+    404: "Not found",
+    409: "Conflict",
+    413: "Payload too large",
+    415: "Unsupported media type",
+    422: "Validation failed",
+    502: "Bad gateway",
+    503: "Service unavailable",
+    504: "Gateway timeout",
+}
+
+# FastAPI's own validation error schemas: the hub never sends them.
+_FASTAPI_VALIDATION_SCHEMAS = ("HTTPValidationError", "ValidationError")
 
 
 def problem_schema() -> dict[str, Any]:
@@ -25,6 +62,7 @@ def problem_schema() -> dict[str, Any]:
                     "type": "object",
                     "properties": {
                         "path": {"type": "string"},
+                        "in": {"type": "string"},
                         "code": {"type": "string"},
                         "message": {"type": "string"},
                     },
@@ -32,3 +70,67 @@ def problem_schema() -> dict[str, Any]:
             },
         },
     }
+
+
+def problem_response_entry(status: int) -> dict[str, Any]:
+    return {
+        "description": _TITLES.get(status, "Error"),
+        "content": {PROBLEM_CONTENT_TYPE: {"schema": dict(PROBLEM_REF)}},
+    }
+
+
+def operation_id(route: APIRoute) -> str:
+    """A route's operation id: its endpoint's name (``list_clients``), short and stable."""
+    return route.name
+
+
+def _common_statuses(operation: dict[str, Any]) -> list[int]:
+    statuses = [400]
+    if operation.get("security"):  # the bearer scheme: an API key or a citizen's eID token
+        statuses += [401, 403]
+    parameters = operation.get("parameters", [])
+    has_body = "requestBody" in operation
+    if any(p.get("in") == "path" for p in parameters):
+        statuses.append(404)
+    if has_body:
+        statuses += [413, 415]
+    if parameters or has_body:
+        statuses.append(422)
+    return statuses
+
+
+def complete_operations(schema: dict[str, Any]) -> None:
+    """Declare the common problems of every operation and only Problem for errors."""
+    for path_item in schema.get("paths", {}).values():
+        for operation in path_item.values():
+            responses = operation.setdefault("responses", {})
+            for status in _common_statuses(operation):
+                responses.setdefault(str(status), problem_response_entry(status))
+            for status, response in responses.items():
+                if status.startswith(("4", "5")) and _names_fastapi_validation(response):
+                    responses[status] = problem_response_entry(int(status))
+    schemas = schema.setdefault("components", {}).setdefault("schemas", {})
+    for name in _FASTAPI_VALIDATION_SCHEMAS:
+        schemas.pop(name, None)
+    schemas["Problem"] = problem_schema()
+
+
+def _names_fastapi_validation(response: dict[str, Any]) -> bool:
+    return any(
+        "HTTPValidationError" in str(media.get("schema", {}))
+        for media in response.get("content", {}).values()
+    )
+
+
+def install_openapi(app: FastAPI) -> None:
+    """Build the document once, on first request, with the common problems declared."""
+    original = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = original()
+            complete_operations(schema)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
