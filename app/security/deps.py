@@ -9,7 +9,7 @@ without one.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -49,16 +49,50 @@ class AccessRule:
         self.roles = roles
 
 
+def refuse_citizen_token(request: Request, token: str) -> NoReturn:
+    """A JWT on an agency route: 403 if it is a citizen's valid eID token, else 401.
+
+    Only a credential the hub can verify says who is calling; anything else is no
+    credential at all."""
+    verifier: CitizenTokenVerifier = request.app.state.citizen_verifier
+    try:
+        verifier.verify(token)
+    except Unauthenticated:
+        raise Unauthenticated(
+            "This endpoint needs an API key; the bearer token is not a valid one.",
+            code="unauthenticated",
+            headers={"WWW-Authenticate": "Bearer"},
+        ) from None
+    raise Forbidden(
+        "This endpoint is for agency systems; a citizen token cannot call it.",
+        code="wrong_principal",
+    )
+
+
+async def refuse_api_key(request: Request, token: str) -> NoReturn:
+    """Not a JWT on a citizen route: 403 if it is a valid API key, else 401."""
+    authenticator: KeyAuthenticator = request.app.state.authenticator
+    try:
+        await authenticator.authenticate(token)
+    except Unauthenticated:
+        raise Unauthenticated(
+            "This endpoint needs your eID token; the bearer token is not a valid one.",
+            code="invalid_citizen_token",
+            headers={"WWW-Authenticate": "Bearer"},
+        ) from None
+    raise Forbidden(
+        "This endpoint is for citizens; send your eID token, not an API key.",
+        code="wrong_principal",
+    )
+
+
 def require_roles(*roles: Role) -> Callable[[Request, BearerDep], Awaitable[ClientPrincipal]]:
     wanted = frozenset(r.value for r in roles)
 
     async def dependency(request: Request, credentials: BearerDep) -> ClientPrincipal:
         token = bearer_token(credentials)
         if looks_like_jwt(token):
-            raise Forbidden(
-                "This endpoint is for agency systems; a citizen token cannot call it.",
-                code="wrong_principal",
-            )
+            refuse_citizen_token(request, token)
         authenticator: KeyAuthenticator = request.app.state.authenticator
         principal = await authenticator.authenticate(token)
         if wanted and not principal.has_any(wanted):
@@ -76,10 +110,7 @@ def require_roles(*roles: Role) -> Callable[[Request, BearerDep], Awaitable[Clie
 async def require_citizen(request: Request, credentials: BearerDep) -> CitizenPrincipal:
     token = bearer_token(credentials)
     if not looks_like_jwt(token):
-        raise Forbidden(
-            "This endpoint is for citizens; send your eID token, not an API key.",
-            code="wrong_principal",
-        )
+        await refuse_api_key(request, token)
     verifier: CitizenTokenVerifier = request.app.state.citizen_verifier
     principal = verifier.verify(token)
     request.state.citizen = principal
