@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 from collections.abc import AsyncIterator
 from typing import Any
 
 from sqlalchemy import JSON, MetaData, event
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -44,7 +47,12 @@ def tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
 
 
 def create_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
+    """The hub's one way to make an engine. Parameters are never rendered into error messages:
+    they are dossier values and citizen IDs, and an error message ends up in the server log."""
+    kwargs["hide_parameters"] = True
     if database_url.startswith("sqlite"):
+        # aiosqlite logs every call with its parameters at DEBUG; no level of ours shows them.
+        logging.getLogger("aiosqlite").setLevel(logging.INFO)
         engine = create_async_engine(database_url, **kwargs)
         event.listen(engine.sync_engine, "connect", tune_sqlite)
         return engine
@@ -52,6 +60,37 @@ def create_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
     kwargs.setdefault("max_overflow", 20)
     kwargs.setdefault("pool_pre_ping", True)
     return create_async_engine(database_url, **kwargs)
+
+
+# SQLSTATE classes of errors caused by the values of one statement rather than by the database:
+# 22 data exception (a NUL byte, a value too long), 23 integrity constraint violation.
+_ROW_SQLSTATE_CLASSES = ("22", "23")
+
+
+def sqlstate(exc: BaseException) -> str | None:
+    """The SQLSTATE of a database error, from the driver's exception, if it has one."""
+    orig = getattr(exc, "orig", exc)
+    for candidate in (orig, getattr(orig, "__cause__", None)):
+        code = getattr(candidate, "sqlstate", None) or getattr(candidate, "pgcode", None)
+        if isinstance(code, str):
+            return code
+    return None
+
+
+def is_row_error(exc: BaseException) -> bool:
+    """Whether the database refused the values of a statement (so another statement may
+    succeed) rather than failing as a whole (connection lost, timeout, disk full)."""
+    if isinstance(exc, (DataError, IntegrityError, sqlite3.DataError, sqlite3.IntegrityError)):
+        return True
+    code = sqlstate(exc)
+    return code is not None and code.startswith(_ROW_SQLSTATE_CLASSES)
+
+
+def describe_error(exc: BaseException) -> str:
+    """A database error for the server log: its type and SQLSTATE, never its message, which
+    can quote a value (PostgreSQL's DETAIL line names the duplicate key, for instance)."""
+    code = sqlstate(exc)
+    return f"{type(exc).__name__} (SQLSTATE {code})" if code else type(exc).__name__
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -5,8 +5,11 @@ gathered (up to ``audit_batch_max`` events; a lone event waits ``audit_flush_ms`
 0 by default, since whatever queues while a commit runs goes into the next one), inserts it in
 one transaction and, after the commit, resolves every caller's future with the event's id.
 An acknowledged append is therefore on disk, and concurrent requests share one commit.
-If the commit fails, every caller in the batch gets :class:`AuditUnavailable` and releases
-nothing. Ids come from the database (a PostgreSQL sequence, the SQLite rowid); the sealer
+If the commit fails, the batch is written again one event at a time, so that an event the
+database refuses (a NUL byte in a text column on PostgreSQL, a NOT NULL violation) fails only
+its own request, with :class:`UnloggableRequest`, and its neighbours commit; when the database
+itself is out, every caller left gets :class:`AuditUnavailable`. Either way a refused caller
+releases nothing. Ids come from the database (a PostgreSQL sequence, the SQLite rowid); the sealer
 gives chain positions later, so several instances can append at once.
 """
 
@@ -27,15 +30,15 @@ from typing import Any, cast
 import orjson
 from sqlalchemy import Table, insert
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.audit.errors import UnloggableRequest
 from app.audit.events import AuditEntry, AuditUnavailable
 from app.audit.models import AuditEvent
 from app.audit.sealer import Sealer
 from app.audit.serialize import request_hash, response_hash
 from app.config import Settings
-from app.db import tune_sqlite
+from app.db import describe_error, is_row_error, tune_sqlite
 from app.security.keyfiles import read_or_create
 
 log = logging.getLogger("hub.audit")
@@ -167,6 +170,8 @@ class WriterStats:
     commits: int = 0
     largest_batch: int = 0
     failed_commits: int = 0
+    refused_events: int = 0
+    split_batches: int = 0
 
 
 @dataclass(slots=True)
@@ -326,17 +331,38 @@ class AuditLog:
         except asyncio.CancelledError:
             self._fail(batch, None)
             raise
-        except (DataError, IntegrityError, sqlite3.DataError, sqlite3.IntegrityError) as exc:
-            if len(batch) == 1:
-                self._fail(batch, exc)
-                return
-            # One bad row: write the others on their own rather than refuse them all.
-            for pending in batch:
-                await self._write([pending])
-            return
         except Exception as exc:
-            self._fail(batch, exc)
+            if len(batch) == 1:
+                self._settle_failure(batch[0], exc)
+            else:
+                # One event the database refuses must not fail its neighbours' requests.
+                self.stats.split_batches += 1
+                log.warning(
+                    "access log group commit of %d events failed (%s); writing them one by one",
+                    len(batch),
+                    describe_error(exc),
+                )
+                await self._write_one_by_one(batch)
             return
+        self._acknowledge(batch, seqs)
+
+    async def _write_one_by_one(self, batch: list[_Pending]) -> None:
+        for index, pending in enumerate(batch):
+            try:
+                seqs = await self._commit([pending])
+            except asyncio.CancelledError:
+                self._fail(batch[index:], None)
+                raise
+            except Exception as exc:
+                if not is_row_error(exc):
+                    # The database itself is out: the rest would only wait for the same end.
+                    self._fail(batch[index:], exc)
+                    return
+                self._settle_failure(pending, exc)
+                continue
+            self._acknowledge([pending], seqs)
+
+    def _acknowledge(self, batch: list[_Pending], seqs: list[int]) -> None:
         stats = self.stats
         stats.commits += 1
         stats.events += len(batch)
@@ -347,10 +373,26 @@ class AuditLog:
         if self.sealer is not None:
             self.sealer.notify(len(batch))
 
+    def _settle_failure(self, pending: _Pending, exc: Exception) -> None:
+        """One event that could not be written alone: refused for its values, or unavailable."""
+        if not is_row_error(exc):
+            self._fail([pending], exc)
+            return
+        self.stats.refused_events += 1
+        log.warning("access log refused one event: %s", describe_error(exc))
+        if not pending.future.done():
+            pending.future.set_exception(
+                UnloggableRequest(
+                    "The access log cannot store a value of this request (a control character, "
+                    "for instance); nothing was released."
+                )
+            )
+
     def _fail(self, batch: list[_Pending], exc: BaseException | None) -> None:
         self.stats.failed_commits += 1
         if exc is not None:
-            log.error("access log write failed: %s: %s", type(exc).__name__, exc)
+            # The type and SQLSTATE only: a driver's message can quote the refused value.
+            log.error("access log write failed: %s", describe_error(exc))
         for pending in batch:
             if not pending.future.done():
                 pending.future.set_exception(
