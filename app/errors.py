@@ -90,6 +90,28 @@ class GatewayTimeout(HubError):
     status, code, title = 504, "source_timeout", "Source system timed out"
 
 
+class MalformedJson(HubError):
+    status, code, title = 400, "malformed_json", "Malformed JSON"
+
+
+class InvalidCharacters(HubError):
+    status, code, title = 400, "invalid_characters", "Control characters refused"
+
+
+class TooDeep(HubError):
+    status, code, title = 400, "too_deep", "Nested too deep"
+
+
+class UnsupportedMediaType(HubError):
+    status, code, title = 415, "unsupported_media_type", "Unsupported media type"
+
+
+class MalformedRequest(HubError):
+    """The HTTP server could not parse the request (a control character in a header...)."""
+
+    status, code, title = 400, "malformed_request", "Malformed HTTP request"
+
+
 _TITLES = {
     400: "Bad request",
     401: "Authentication required",

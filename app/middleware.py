@@ -1,6 +1,13 @@
-"""The outermost ASGI layer: request ids, body limits, metrics and the last-resort 500.
+"""The outermost ASGI layer: request ids, URL characters, body limits, metrics and the
+last-resort 500.
 
 It is plain ASGI rather than BaseHTTPMiddleware because it sits on the hot data path.
+
+A body may be as large as ``max_body_bytes``. A route that declares ``LARGE_BODY`` in its
+``openapi_extra`` (batch validation) accepts up to ``max_batch_body_bytes``, and only from an
+authenticated caller: the limit is looked up on the matched route when the body is first
+read, and a body over the ordinary limit is refused before a byte of it is read unless the
+request's credential has already been verified.
 """
 
 from __future__ import annotations
@@ -14,9 +21,11 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.errors import PayloadTooLarge, problem_body
+from app.errors import HubError, InvalidCharacters, PayloadTooLarge, Unauthenticated, problem_body
+from app.inputs import url_has_control_characters
 from app.observability import HubMetrics
 from app.responses import dumps
+from app.routing import LARGE_BODY
 
 log = logging.getLogger("hub.http")
 
@@ -54,25 +63,20 @@ class RequestContextMiddleware:
         rid_header = (b"x-request-id", request_id.encode())
         status_holder = [500]
         response_started = False
-        # Set when the streamed body passes the limit. Frameworks turn an error raised while
-        # reading the body into their own 400, so the response is replaced here instead.
-        over_limit: list[PayloadTooLarge] = []
+        # Set when reading the body is refused. Frameworks turn an error raised while reading
+        # the body into their own 400, so the response is replaced here instead.
+        refused: list[HubError] = []
         swallowing = False
-
-        limit = (
-            self.max_batch_body_bytes if scope["path"].endswith("/batch") else self.max_body_bytes
-        )
 
         async def send_wrapper(message: Message) -> None:
             nonlocal response_started, swallowing
             if swallowing:
                 return
-            if message["type"] == "http.response.start" and over_limit and not response_started:
+            if message["type"] == "http.response.start" and refused and not response_started:
                 swallowing = True
                 response_started = True
-                status_holder[0] = 413
-                exc = over_limit[0]
-                await _send_problem(send, scope, request_id, 413, exc.code, exc.detail, rid_header)
+                status_holder[0] = refused[0].status
+                await _send_problem(send, scope, request_id, refused[0], rid_header)
                 return
             if message["type"] == "http.response.start":
                 response_started = True
@@ -80,17 +84,22 @@ class RequestContextMiddleware:
                 message["headers"] = [*message.get("headers", []), rid_header]
             await send(message)
 
-        declared = _content_length(scope)
         try:
-            if declared is not None and declared > limit:
-                raise PayloadTooLarge(
-                    f"The body is {declared} bytes; the limit for this endpoint is {limit} bytes.",
-                    extra={"limit_bytes": limit},
+            if url_has_control_characters(scope["path"], scope["query_string"]):
+                raise InvalidCharacters(
+                    "The URL holds a control character (U+0000 to U+001F or U+007F), "
+                    "percent-encoded or not."
                 )
-            await self.app(scope, _limited(receive, limit, over_limit), send_wrapper)
-        except PayloadTooLarge as exc:
+            declared = _content_length(scope)
+            if declared is not None and declared > self.max_batch_body_bytes:
+                raise _too_large(self.max_batch_body_bytes, declared)
+            limited = _LimitedBody(
+                scope, receive, declared, self.max_body_bytes, self.max_batch_body_bytes, refused
+            )
+            await self.app(scope, limited.receive, send_wrapper)
+        except HubError as exc:
             if not response_started:
-                await _send_problem(send_wrapper, scope, request_id, 413, exc.code, exc.detail)
+                await _send_problem(send_wrapper, scope, request_id, exc)
         except Exception:
             log.exception("unhandled error, request_id=%s", request_id)
             if not response_started:
@@ -98,9 +107,9 @@ class RequestContextMiddleware:
                     send_wrapper,
                     scope,
                     request_id,
-                    500,
-                    "internal_error",
-                    "An unexpected error occurred; the request id identifies it in the logs.",
+                    _InternalError(
+                        "An unexpected error occurred; the request id identifies it in the logs."
+                    ),
                 )
         finally:
             route = scope.get("route")
@@ -140,46 +149,98 @@ def _content_length(scope: Scope) -> int | None:
     return None
 
 
-def _limited(receive: Receive, limit: int, over_limit: list[PayloadTooLarge]) -> Receive:
-    seen = 0
+class _InternalError(HubError):
+    status, code, title = 500, "internal_error", "Internal error"
 
-    async def wrapped() -> Message:
-        nonlocal seen
-        message = await receive()
+
+class _LimitedBody:
+    """The request's ``receive``, refusing a body over the matched route's limit, and a body
+    over the ordinary limit from a caller not yet authenticated, before reading it."""
+
+    def __init__(
+        self,
+        scope: Scope,
+        receive: Receive,
+        declared: int | None,
+        ordinary: int,
+        large: int,
+        refused: list[HubError],
+    ) -> None:
+        self.scope = scope
+        self._receive = receive
+        self.declared = declared or 0
+        self.ordinary = ordinary
+        self.large = large
+        self.refused = refused
+        self.seen = 0
+        self.limit: int | None = None
+
+    async def receive(self) -> Message:
+        self._admit(max(self.seen, self.declared))
+        message = await self._receive()
         if message["type"] == "http.request":
-            seen += len(message.get("body", b""))
-            if seen > limit:
-                exc = PayloadTooLarge(
-                    f"The body exceeds the limit for this endpoint ({limit} bytes).",
-                    extra={"limit_bytes": limit},
-                )
-                over_limit.append(exc)
-                raise exc
+            self.seen += len(message.get("body", b""))
+            self._admit(self.seen)
         return message
 
-    return wrapped
+    def _admit(self, size: int) -> None:
+        if size <= self.ordinary:
+            return
+        if self.limit is None:
+            route = self.scope.get("route")
+            extra = getattr(route, "openapi_extra", None) or {}
+            large = extra.get("x-body-limit") == LARGE_BODY["x-body-limit"]
+            self.limit = self.large if large else self.ordinary
+        if size > self.limit:
+            self._refuse(_too_large(self.limit, size))
+        state = self.scope.get("state") or {}
+        if state.get("principal") is None and state.get("citizen") is None:
+            self._refuse(
+                Unauthenticated(
+                    f"A body over {self.ordinary} bytes is read only from an authenticated "
+                    "caller; send `Authorization: Bearer <api key>`.",
+                    headers={"WWW-Authenticate": "Bearer"},
+                )
+            )
+
+    def _refuse(self, exc: HubError) -> None:
+        self.refused.append(exc)
+        raise exc
+
+
+def _too_large(limit: int, size: int) -> PayloadTooLarge:
+    return PayloadTooLarge(
+        f"The body is at least {size} bytes; the limit for this endpoint is {limit} bytes.",
+        extra={"limit_bytes": limit},
+    )
 
 
 async def _send_problem(
     send: Send,
     scope: Scope,
     request_id: str,
-    status: int,
-    code: str,
-    detail: str,
+    exc: HubError,
     *extra_headers: tuple[bytes, bytes],
 ) -> None:
     body: dict[str, Any] = problem_body(
-        status=status, code=code, detail=detail, request_id=request_id, instance=scope["path"]
+        status=exc.status,
+        code=exc.code,
+        detail=exc.detail,
+        request_id=request_id,
+        instance=scope["path"],
+        title=exc.title,
+        extra=exc.extra,
     )
     payload = dumps(body)
+    headers = [(name.lower().encode(), value.encode()) for name, value in exc.headers.items()]
     await send(
         {
             "type": "http.response.start",
-            "status": status,
+            "status": exc.status,
             "headers": [
                 (b"content-type", b"application/problem+json"),
                 (b"content-length", str(len(payload)).encode()),
+                *headers,
                 *extra_headers,
             ],
         }

@@ -17,9 +17,10 @@ from app.audit.serialize import EVENT_COLUMNS, canonical_json, event_record, sea
 from app.audit.verify import seal_mapping, verify_database
 from app.deps import SessionDep
 from app.errors import Conflict, NotFound, problem_responses
+from app.routing import HubRoute
 from app.security.deps import PUBLIC, AuditorClient
 
-router = APIRouter(prefix="/v1/audit", tags=["audit"])
+router = APIRouter(prefix="/v1/audit", tags=["audit"], route_class=HubRoute)
 
 
 class NotSealedYet(Conflict):

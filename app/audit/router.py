@@ -19,11 +19,12 @@ from app.audit.schemas import AccessLogPage, AuditEventPage, AuditStats
 from app.deps import SessionDep
 from app.errors import problem_responses
 from app.headers import officer_and_case
+from app.routing import HubRoute
 from app.security.deps import AuditorClient, CitizenDep
 from app.security.roles import ClientPrincipal
 
-router = APIRouter(prefix="/v1/audit", tags=["audit"])
-citizen_router = APIRouter(prefix="/v1/me", tags=["citizen"])
+router = APIRouter(prefix="/v1/audit", tags=["audit"], route_class=HubRoute)
+citizen_router = APIRouter(prefix="/v1/me", tags=["citizen"], route_class=HubRoute)
 
 
 class SearchableLog(AuditSink, Protocol):

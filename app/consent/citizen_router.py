@@ -14,10 +14,11 @@ from app.consent.router import consent_out, receipt_of, record_change
 from app.consent.schemas import ConsentOut, OptionalReasonIn, ReceiptOut
 from app.deps import SessionDep, SettingsDep
 from app.errors import problem_responses
+from app.routing import HubRoute
 from app.security.citizen import CitizenPrincipal
 from app.security.deps import CitizenDep
 
-router = APIRouter(prefix="/v1/me/consents", tags=["citizen"])
+router = APIRouter(prefix="/v1/me/consents", tags=["citizen"], route_class=HubRoute)
 
 OptionalReason = OptionalReasonIn | None
 

@@ -25,9 +25,10 @@ from app.deps import DictionaryDep, SessionDep, SettingsDep
 from app.errors import Conflict, problem_responses
 from app.exchange.errors import InvalidHeader
 from app.headers import is_header_value
+from app.routing import HubRoute
 from app.security.deps import PUBLIC, ConsumerClient
 
-router = APIRouter(prefix="/v1/consents", tags=["consents"])
+router = APIRouter(prefix="/v1/consents", tags=["consents"], route_class=HubRoute)
 
 
 def officer_of(

@@ -10,9 +10,10 @@ from app.errors import problem_responses
 from app.exchange.schemas import PullOut
 from app.exchange.service import PullContext, pull_record
 from app.responses import FastJSONResponse
+from app.routing import HubRoute
 from app.security.deps import ConsumerClient
 
-router = APIRouter(prefix="/v1/records", tags=["exchange"])
+router = APIRouter(prefix="/v1/records", tags=["exchange"], route_class=HubRoute)
 
 
 def _fields(value: str | None) -> list[str] | None:

@@ -9,9 +9,10 @@ from fastapi import APIRouter
 from app.deps import DictionaryDep, SessionDep
 from app.filings import flows, service
 from app.filings.schemas import CorrectionOut, FilingSummary
+from app.routing import HubRoute
 from app.security.deps import CitizenDep
 
-router = APIRouter(prefix="/v1/me", tags=["citizen"])
+router = APIRouter(prefix="/v1/me", tags=["citizen"], route_class=HubRoute)
 
 
 @router.get("/filings", summary="My filings", response_model=list[FilingSummary])

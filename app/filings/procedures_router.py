@@ -9,10 +9,11 @@ from fastapi import APIRouter
 from app.deps import DictionaryDep
 from app.errors import problem_responses
 from app.filings.service import procedure_of
+from app.routing import HubRoute
 from app.security.deps import PUBLIC
 from dictionary.procedures import Procedure
 
-router = APIRouter(prefix="/v1/procedures", tags=["procedures"])
+router = APIRouter(prefix="/v1/procedures", tags=["procedures"], route_class=HubRoute)
 
 
 def _summary(procedure: Procedure) -> dict[str, Any]:

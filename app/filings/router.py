@@ -23,9 +23,10 @@ from app.filings.schemas import (
 )
 from app.filings.stats import count_submission
 from app.headers import is_header_value
+from app.routing import HubRoute
 from app.security.deps import ConsumerClient
 
-router = APIRouter(prefix="/v1/filings", tags=["filings"])
+router = APIRouter(prefix="/v1/filings", tags=["filings"], route_class=HubRoute)
 
 
 async def get_actor(

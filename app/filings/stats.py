@@ -11,10 +11,11 @@ from app.filings import service
 from app.filings.models import Filing
 from app.filings.schemas import DeclareOnceStats
 from app.observability import HubMetrics
+from app.routing import HubRoute
 from app.security.deps import AuditorClient
 from dictionary.procedures import Procedure
 
-router = APIRouter(prefix="/v1/stats", tags=["statistics"])
+router = APIRouter(prefix="/v1/stats", tags=["statistics"], route_class=HubRoute)
 
 
 def count_submission(metrics: HubMetrics, procedure: Procedure, filing: Filing) -> None:

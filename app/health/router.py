@@ -11,9 +11,10 @@ from starlette.responses import Response
 
 from app.deps import SessionDep
 from app.responses import FastJSONResponse
+from app.routing import HubRoute
 from app.security.deps import PUBLIC
 
-router = APIRouter(tags=["health"], dependencies=[PUBLIC])
+router = APIRouter(tags=["health"], dependencies=[PUBLIC], route_class=HubRoute)
 
 
 @router.get("/healthz", summary="Liveness")

@@ -12,6 +12,7 @@ from app.audit.admin import record_admin_action
 from app.audit.events import EventKind
 from app.deps import DictionaryDep, SessionDep
 from app.errors import BadRequest, NotFound, problem_responses
+from app.inputs import parse_json
 from app.registry import service
 from app.registry.schemas import (
     BatchResult,
@@ -21,10 +22,11 @@ from app.registry.schemas import (
 )
 from app.registry.validation import NdjsonValidation, parse_json_array, validate_array
 from app.responses import DuplexStreamingResponse
+from app.routing import LARGE_BODY, HubRoute
 from app.security.deps import PUBLIC, AdminClient, AnyClient
 
-router = APIRouter(prefix="/v1/dictionary", tags=["dictionary"])
-validation_router = APIRouter(prefix="/v1/validate", tags=["validation"])
+router = APIRouter(prefix="/v1/dictionary", tags=["dictionary"], route_class=HubRoute)
+validation_router = APIRouter(prefix="/v1/validate", tags=["validation"], route_class=HubRoute)
 
 AsOf = Annotated[
     str | None, Query(description="ISO date; codes are checked as of it. Default: today.")
@@ -38,6 +40,7 @@ _ANY_JSON_BODY: dict[str, Any] = {
     }
 }
 _BATCH_BODY: dict[str, Any] = {
+    **LARGE_BODY,
     "requestBody": {
         "required": True,
         "content": {
@@ -257,18 +260,7 @@ async def check_compatibility(
 
 
 async def _json_body(request: Request) -> Any:
-    import orjson
-
-    body = await request.body()
-    try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        line = body[: exc.pos].count(b"\n") + 1
-        raise BadRequest(
-            f"The body is not valid JSON (line {line}, column {exc.colno}): {exc.msg}.",
-            code="malformed_json",
-            extra={"line": line},
-        ) from None
+    return parse_json(await request.body())
 
 
 async def _json_object(request: Request) -> dict[str, Any]:

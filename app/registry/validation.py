@@ -8,7 +8,8 @@ from typing import Any
 
 import orjson
 
-from app.errors import BadRequest
+from app.errors import BadRequest, HubError
+from app.inputs import check_json, parse_json
 from dictionary import RecordValidator
 
 # NDJSON results are emitted per input chunk; a malformed line found before the first
@@ -45,15 +46,7 @@ def validate_array(
 
 
 def parse_json_array(body: bytes) -> list[Any]:
-    try:
-        records = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        line = body[: exc.pos].count(b"\n") + 1
-        raise BadRequest(
-            f"The body is not valid JSON (line {line}, column {exc.colno}): {exc.msg}.",
-            code="malformed_json",
-            extra={"line": line},
-        ) from None
+    records = parse_json(body)
     if not isinstance(records, list):
         raise BadRequest("A JSON batch must be an array of records.", code="batch_not_array")
     return records
@@ -120,29 +113,16 @@ class NdjsonValidation:
                 continue
             try:
                 record = orjson.loads(raw)
+                check_json(record, raw)
             except orjson.JSONDecodeError as exc:
-                if strict and self.line_no <= FIRST_RESULT_AFTER_LINES:
-                    raise BadRequest(
-                        f"Line {self.line_no} is not valid JSON: {exc.msg}.",
-                        code="malformed_ndjson",
-                        extra={"line": self.line_no},
-                    ) from None
-                out.append(
-                    orjson.dumps(
-                        {
-                            "line": self.line_no,
-                            "valid": False,
-                            "errors": [
-                                {
-                                    "path": "",
-                                    "element": None,
-                                    "code": "malformed_json",
-                                    "message": f"Line {self.line_no} is not valid JSON: {exc.msg}.",
-                                }
-                            ],
-                        }
-                    )
+                problem = BadRequest(
+                    f"Line {self.line_no} is not valid JSON: {exc.msg}.", code="malformed_ndjson"
                 )
+                out.append(self._refused_line(problem, "malformed_json", strict=strict))
+                continue
+            except HubError as exc:
+                exc.detail = f"Line {self.line_no}: {exc.detail}"
+                out.append(self._refused_line(exc, exc.code, strict=strict))
                 continue
             issues = validate(record, as_of=as_of)
             if not issues:
@@ -160,3 +140,12 @@ class NdjsonValidation:
         if not out:
             return b""
         return b"\n".join(out) + b"\n"
+
+    def _refused_line(self, problem: HubError, code: str, *, strict: bool) -> bytes:
+        """A line the hub cannot validate: a 400 while the answer has not begun, else a
+        result line carrying ``code``."""
+        if strict and self.line_no <= FIRST_RESULT_AFTER_LINES:
+            problem.extra = {**problem.extra, "line": self.line_no}
+            raise problem
+        error = {"path": "", "element": None, "code": code, "message": problem.detail}
+        return orjson.dumps({"line": self.line_no, "valid": False, "errors": [error]})

@@ -8,6 +8,7 @@ from app.audit.admin import record_admin_action
 from app.audit.events import EventKind
 from app.deps import DictionaryDep, SessionDep
 from app.errors import problem_responses
+from app.routing import HubRoute
 from app.security import service
 from app.security.deps import AdminClient
 from app.security.models import AccessRight, ApiClient, ApiKey
@@ -23,7 +24,7 @@ from app.security.schemas import (
     KeyOut,
 )
 
-router = APIRouter(prefix="/v1/clients", tags=["clients"])
+router = APIRouter(prefix="/v1/clients", tags=["clients"], route_class=HubRoute)
 
 
 def _key_out(key: ApiKey) -> KeyOut:

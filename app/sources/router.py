@@ -10,6 +10,7 @@ from app.audit.admin import record_admin_action
 from app.audit.events import EventKind
 from app.deps import SessionDep
 from app.errors import problem_responses
+from app.routing import HubRoute
 from app.security.deps import IntegratorClient
 from app.sources import service
 from app.sources.models import ConnectorMapping, ConnectorRegistration
@@ -26,7 +27,7 @@ from app.sources.schemas import (
     ScanRequest,
 )
 
-router = APIRouter(prefix="/v1/connectors", tags=["connectors"])
+router = APIRouter(prefix="/v1/connectors", tags=["connectors"], route_class=HubRoute)
 
 
 def get_registry(request: Request) -> ConnectorRegistry:

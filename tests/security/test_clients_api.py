@@ -83,8 +83,8 @@ async def test_bad_client_requests_are_refused_with_stable_codes(
         headers={**admin.headers, "content-type": "application/json"},
         content=b"{not json",
     )
-    assert malformed.status_code == 422
-    assert malformed.json()["code"] == "request_invalid"
+    assert malformed.status_code == 400
+    assert malformed.json()["code"] == "malformed_json"
     body = {"name": "dup", "agency": "Agency A", "roles": ["consumer"]}
     assert (await client.post("/v1/clients", headers=admin.headers, json=body)).status_code == 201
     duplicate = await client.post("/v1/clients", headers=admin.headers, json=body)
