@@ -16,6 +16,7 @@ from app.audit import query
 from app.audit.events import AuditSink
 from app.audit.query import EventFilters
 from app.audit.schemas import AccessLogPage, AuditEventPage, AuditStats
+from app.cursors import CursorCodec
 from app.deps import SessionDep
 from app.errors import problem_responses
 from app.headers import officer_and_case
@@ -28,6 +29,8 @@ citizen_router = APIRouter(prefix="/v1/me", tags=["citizen"], route_class=HubRou
 
 
 class SearchableLog(AuditSink, Protocol):
+    cursors: CursorCodec
+
     def subject_hmac(self, citizen_id: str) -> str: ...
 
 
@@ -144,7 +147,12 @@ async def search_events(
     `invalid_cursor` (malformed, or issued for other filters or order), `invalid_subject_hmac`,
     `conflicting_subject_filters`."""
     page = query.parse_page(
-        scope="events", filters=filters, order=order, limit=limit, cursor=cursor
+        scope="events",
+        filters=filters,
+        order=order,
+        limit=limit,
+        cursor=cursor,
+        codec=request.app.state.audit.cursors,
     )
     result = await query.search_events(session, filters, page)
     await record_auditor_query(
@@ -269,5 +277,5 @@ async def my_access_log(
     see it. Send your eID token; an API key is refused (403 `wrong_principal`), no token is
     401. Refusals (400): `invalid_limit`, `invalid_order`, `invalid_cursor`."""
     subject = audit.subject_hmac(citizen.citizen_id)
-    page = query.citizen_page(subject, order=order, limit=limit, cursor=cursor)
+    page = query.citizen_page(subject, order=order, limit=limit, cursor=cursor, codec=audit.cursors)
     return await query.citizen_access_log(session, subject, page)

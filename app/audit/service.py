@@ -38,6 +38,7 @@ from app.audit.models import AuditEvent
 from app.audit.sealer import Sealer
 from app.audit.serialize import request_hash, response_hash
 from app.config import Settings
+from app.cursors import CursorCodec
 from app.db import describe_error, is_row_error, tune_sqlite
 from app.security.keyfiles import read_or_create
 
@@ -192,6 +193,9 @@ class AuditLog:
     ) -> None:
         self._sessionmaker = sessionmaker
         self._subject_key = subject_key
+        # The log's pages are the API's only cursors; their key is derived from the subject
+        # key, so every instance sharing that key accepts the others' cursors.
+        self.cursors = CursorCodec.derived_from(subject_key)
         self._settings = settings or Settings()
         self._flush = max(0.0, self._settings.audit_flush_ms / 1000)
         self._batch_max = max(1, self._settings.audit_batch_max)
