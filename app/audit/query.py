@@ -4,9 +4,9 @@ parses them, so every refusal has one stable code wherever the parameter appears
 
 Pagination is a keyset on ``seq``. A cursor carries the last ``seq`` served, signed (the one
 codec of ``app.cursors``) for the scope, the order and the filters of its query; the next page
-asks for ``seq < last`` (newest first, the default) or ``seq > last`` (oldest first). Events appended between two
-pages therefore never shift a page: newest first they sit before the first page, oldest first
-they arrive at the end. No event is served twice or skipped.
+asks for ``seq < last`` (newest first, the default) or ``seq > last`` (oldest first). Events
+appended between two pages therefore never shift a page: newest first they sit before the
+first page, oldest first they arrive at the end. No event is served twice or skipped.
 
 One limit, by design of the ids: they come from the database at insert, so on PostgreSQL with
 several instances an event's transaction can commit a few milliseconds after one with a
