@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from dictionary.procedures import Procedure
+
 
 class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -109,7 +111,7 @@ class PlanEntry(BaseModel):
     fallback: Literal["applicant_supplies"] | None = None
 
 
-class ProvenanceOut(BaseModel):
+class FieldProvenanceOut(BaseModel):
     source_system: str = Field(description="population, civil_status, land, tax; hub if reused.")
     connector_id: str | None
     source_reference: str | None
@@ -175,7 +177,7 @@ class FilingOut(FilingSummary):
     updated_at: datetime
     plan: list[PlanEntry]
     dossier: dict[str, dict[str, Any]] = Field(description="{component: {field: value}}")
-    provenance: dict[str, ProvenanceOut] = Field(
+    provenance: dict[str, FieldProvenanceOut] = Field(
         description="Per pre-filled field, keyed by its JSON Pointer."
     )
     locked_fields: list[str] = Field(description="Verified fields: PATCH refuses to change them.")
@@ -201,3 +203,21 @@ class DeclareOnceStats(BaseModel):
     total: DeclareOnceRow
     by_procedure: list[ProcedureRow]
     by_agency: list[AgencyRow]
+
+
+class ProcedureSummary(BaseModel):
+    code: str
+    name_vi: str
+    name_en: str
+    level: Literal["commune", "province"]
+    authority_vi: str
+    authority_en: str
+    result_record_type: str = Field(description="The record type the procedure's result is.")
+    components: int = Field(description="How many dossier components it has.")
+    state_components: int = Field(description="How many of them the state already holds.")
+
+
+class ProcedureDetail(Procedure):
+    dossier_schema: dict[str, Any] = Field(
+        description="The JSON Schema 2020-12 of the procedure's dossier."
+    )

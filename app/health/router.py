@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Request
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from starlette.responses import Response
 
 from app.deps import SessionDep
+from app.health.schemas import Liveness, Readiness
 from app.responses import FastJSONResponse
 from app.routing import HubRoute
 from app.security.deps import PUBLIC
@@ -18,15 +17,20 @@ router = APIRouter(tags=["health"], dependencies=[PUBLIC], route_class=HubRoute)
 
 
 @router.get("/healthz", summary="Liveness")
-async def healthz() -> dict[str, str]:
+async def healthz() -> Liveness:
     """The process is up and serving. It checks nothing else."""
-    return {"status": "ok"}
+    return Liveness()
 
 
-@router.get("/readyz", summary="Readiness", responses={503: {"description": "Not ready"}})
+@router.get(
+    "/readyz",
+    summary="Readiness",
+    response_model=Readiness,
+    responses={503: {"model": Readiness, "description": "Not ready"}},
+)
 async def readyz(request: Request, session: SessionDep) -> Response:
     """Ready when the database answers and the national dictionary is loaded."""
-    checks: dict[str, Any] = {}
+    checks: dict[str, str] = {}
     try:
         await session.execute(text("SELECT 1"))
         checks["database"] = "ok"
@@ -38,13 +42,21 @@ async def readyz(request: Request, session: SessionDep) -> Response:
     else:
         checks["dictionary"] = "not loaded"
     ready = all(str(v).startswith("ok") for v in checks.values())
-    return FastJSONResponse(
-        {"status": "ready" if ready else "not_ready", "checks": checks},
-        status_code=200 if ready else 503,
-    )
+    answer = Readiness(status="ready" if ready else "not_ready", checks=checks)
+    return FastJSONResponse(answer.model_dump(), status_code=200 if ready else 503)
 
 
-@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "The Prometheus text exposition format.",
+            "content": {CONTENT_TYPE_LATEST.split(";")[0]: {"schema": {"type": "string"}}},
+        }
+    },
+)
 async def metrics(request: Request) -> Response:
     """Request counts and latency histograms by route template and status."""
     registry = request.app.state.metrics.registry

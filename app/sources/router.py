@@ -23,6 +23,7 @@ from app.sources.schemas import (
     HealthOut,
     MappingVersionOut,
     ProbeReport,
+    QualityReport,
     RecordTypeOut,
     ScanRequest,
 )
@@ -232,12 +233,12 @@ async def connector_health(
 )
 async def connector_quality(
     connector_id: str, integrator: IntegratorClient, session: SessionDep, registry: RegistryDep
-) -> dict[str, Any]:
+) -> QualityReport:
     """Per record type, from live traffic and from the last sample scan: correct (share of
     records that validate), sufficient (completeness of required and optional fields), live
     (p50/p90 age of last_updated in days, share older than a year) and clean (conflicts with
     civil status, with examples by record reference, never personal data)."""
-    return await service.quality(session, registry, connector_id)
+    return QualityReport.model_validate(await service.quality(session, registry, connector_id))
 
 
 @router.post(
@@ -251,10 +252,10 @@ async def scan_connector(
     integrator: IntegratorClient,
     session: SessionDep,
     registry: RegistryDep,
-) -> dict[str, Any]:
+) -> QualityReport:
     """Fetch a sample of the source's subjects, score it, and (for population) compare each
     Person with civil status's BirthRegistration. Answers the updated quality scores."""
-    return await service.scan(
+    report = await service.scan(
         session,
         registry,
         connector_id,
@@ -263,3 +264,4 @@ async def scan_connector(
         conflicts_with=body.conflicts_with,
         concurrency=body.concurrency,
     )
+    return QualityReport.model_validate(report)

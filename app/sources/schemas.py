@@ -177,3 +177,20 @@ class ScanRequest(_In):
         description="Connector (id or name) to compare against; found by system if unset.",
     )
     concurrency: int = Field(default=16, ge=1, le=256)
+
+
+class RecordTypeQuality(BaseModel):
+    live: dict[str, Any] | None = Field(
+        description="From live traffic: `since`, `correct`, `sufficient`, `live`, `clean`; "
+        "null before the first pull."
+    )
+    scan: dict[str, Any] | None = Field(
+        description="From the last sample scan: `scanned_at`, the scan's settings and the same "
+        "scores; null before the first scan."
+    )
+
+
+class QualityReport(BaseModel):
+    connector_id: str
+    name: str
+    record_types: dict[str, RecordTypeQuality]
