@@ -68,6 +68,15 @@ class VersionConflict(DictionaryError):
         super().__init__(f"{name} {version}: {reason}")
 
 
+class InvalidTransition(VersionConflict):
+    """A version's status cannot move that way: draft -> published -> deprecated, one step."""
+
+    def __init__(self, name: str, version: str, current: str, target: str, reason: str) -> None:
+        self.current = current
+        self.target = target
+        super().__init__(name, version, reason)
+
+
 class IncompatibleVersion(DictionaryError):
     """The candidate breaks the record type's compatibility mode; ``violations`` lists all."""
 

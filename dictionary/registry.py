@@ -15,10 +15,18 @@ from dictionary.compile import RecordValidator, reference_problems
 from dictionary.errors import (
     IncompatibleVersion,
     InvalidRecordVersion,
+    InvalidTransition,
     UnknownRecordType,
     VersionConflict,
 )
-from dictionary.model import CodeList, Element, RecordType, RecordVersion, Status
+from dictionary.model import (
+    CodeList,
+    CompatibilityMode,
+    Element,
+    RecordType,
+    RecordVersion,
+    Status,
+)
 from dictionary.procedures import (
     DossierValidator,
     Procedure,
@@ -31,6 +39,9 @@ if TYPE_CHECKING:
     from dictionary.lint import LintProblem
 
 _STATUS_ORDER: dict[str, int] = {"draft": 0, "published": 1, "deprecated": 2}
+_TRANSITIONS: frozenset[tuple[str, str]] = frozenset(
+    {("draft", "published"), ("published", "deprecated")}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,11 +225,15 @@ class Dictionary:
                 )
         return problems
 
-    def publish(self, name: str, candidate: RecordVersion | Mapping[str, Any]) -> PublishResult:
+    def publish(
+        self, name: str, candidate: RecordVersion | Mapping[str, Any], *, check: bool = True
+    ) -> PublishResult:
         """Add ``candidate`` as a new version of ``name``, if it keeps the compatibility mode.
 
         Publishing content that a version already has returns that version (created=False).
         A version number is never reused for other content, and new numbers sort last.
+        ``check=False`` skips the compatibility and example checks, for replaying versions
+        that passed them when they were published (the mode may have changed since).
         """
         record_type = self.record_type(name)
         version = self._parse_candidate(candidate)
@@ -244,35 +259,75 @@ class Dictionary:
                 f"a new version must sort after the newest one, {newest.version}",
             )
         self._refuse_dangling(name, version)
-        violations = check_compatibility(
-            record_type.compatibility,
-            version,
-            self.history(record_type, version),
-            self.elements,
-            self.codelists,
-        )
-        if violations:
-            raise IncompatibleVersion(name, record_type.compatibility, violations)
-        misbehaving = self.example_problems(record_type, version)
-        if misbehaving:
-            raise InvalidRecordVersion([f"{name} {version.version}: {m}" for _, m in misbehaving])
+        if check:
+            violations = check_compatibility(
+                record_type.compatibility,
+                version,
+                self.history(record_type, version),
+                self.elements,
+                self.codelists,
+            )
+            if violations:
+                raise IncompatibleVersion(name, record_type.compatibility, violations)
+            misbehaving = self.example_problems(record_type, version)
+            if misbehaving:
+                raise InvalidRecordVersion(
+                    [f"{name} {version.version}: {m}" for _, m in misbehaving]
+                )
         self.record_types[name] = record_type.with_version(version)
         return PublishResult(version, created=True)
 
-    def set_status(self, name: str, version: str, status: Status) -> RecordVersion:
-        """Move a version along its lifecycle: draft -> published -> deprecated, never back."""
+    def set_status(
+        self, name: str, version: str, status: Status, *, check: bool = True
+    ) -> RecordVersion:
+        """Move a version one step along its lifecycle: draft -> published -> deprecated.
+
+        Setting the status a version already has changes nothing. Publishing a draft checks it
+        against its history under the record type's compatibility mode *now* (the mode may
+        have changed since the draft was added); ``check=False`` skips that, for replaying
+        transitions that were checked when they were made.
+        """
         record_type = self.record_type(name)
         current = record_type.version(version)
-        if _STATUS_ORDER[status] < _STATUS_ORDER[current.status]:
-            raise VersionConflict(
-                name, version, f"status cannot go back from {current.status} to {status}"
-            )
         if status == current.status:
             return current
+        if (current.status, status) not in _TRANSITIONS:
+            direction = (
+                "cannot go back"
+                if _STATUS_ORDER[status] < _STATUS_ORDER[current.status]
+                else "cannot skip a step"
+            )
+            raise InvalidTransition(
+                name,
+                version,
+                current.status,
+                status,
+                f"status {direction} from {current.status} to {status} "
+                "(draft -> published -> deprecated)",
+            )
         updated = current.model_copy(update={"status": status})
+        if check and status == "published":
+            self._refuse_dangling(name, updated)
+            violations = check_compatibility(
+                record_type.compatibility,
+                updated,
+                self.history(record_type, updated),
+                self.elements,
+                self.codelists,
+            )
+            if violations:
+                raise IncompatibleVersion(name, record_type.compatibility, violations)
         versions = tuple(updated if v.version == version else v for v in record_type.versions)
         self.record_types[name] = record_type.model_copy(update={"versions": versions})
         return updated
+
+    def set_compatibility(self, name: str, mode: CompatibilityMode) -> RecordType:
+        """Change the mode that the record type's next versions are checked under."""
+        record_type = self.record_type(name)
+        if record_type.compatibility != mode:
+            record_type = record_type.model_copy(update={"compatibility": mode})
+            self.record_types[name] = record_type
+        return record_type
 
     # -- quality
 

@@ -28,6 +28,8 @@ class EventKind:
     KEY_REVOKED = "admin.key_revoked"
     ACCESS_RIGHTS_CHANGED = "admin.access_rights_changed"
     DICTIONARY_PUBLISHED = "admin.dictionary_published"
+    DICTIONARY_STATUS_CHANGED = "admin.dictionary_status_changed"
+    DICTIONARY_COMPATIBILITY_CHANGED = "admin.dictionary_compatibility_changed"
     CONNECTOR_REGISTERED = "admin.connector_registered"
     CONNECTOR_CHANGED = "admin.connector_changed"
     CONNECTOR_DELETED = "admin.connector_deleted"
@@ -40,6 +42,9 @@ class Outcome:
     DENIED = "denied"
     ERROR = "error"
     OK = "ok"
+    # A refusal of a malformed request (unknown record type or field, bad header or subject):
+    # the event keeps no text the dictionary does not name.
+    INVALID_REQUEST = "invalid_request"
 
 
 @dataclass(slots=True)

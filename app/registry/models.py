@@ -1,11 +1,12 @@
-"""Record versions published through the API, on top of the shipped national content."""
+"""What the API changed in the dictionary, on top of the shipped national content: published
+versions, lifecycle steps and compatibility modes."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime, String, UniqueConstraint
+from sqlalchemy import DateTime, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base
@@ -22,3 +23,32 @@ class PublishedRecordVersion(Base):
     content: Mapped[dict[str, Any]]
     published_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     published_by: Mapped[str] = mapped_column(String(36))
+
+
+class RecordVersionStatusChange(Base):
+    """One lifecycle step of a record version (shipped or published through the API).
+
+    Rows are only added; an instance replays them in status order on start and before every
+    dictionary change, so two instances agree on each version's status.
+    """
+
+    __tablename__ = "dictionary_status_changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    record_type: Mapped[str] = mapped_column(String(100), index=True)
+    version: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(20))
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    changed_by: Mapped[str] = mapped_column(String(36))
+
+
+class CompatibilityModeChange(Base):
+    """A record type's compatibility mode set through the API; the newest row wins over YAML."""
+
+    __tablename__ = "dictionary_compatibility_changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    record_type: Mapped[str] = mapped_column(String(100), index=True)
+    mode: Mapped[str] = mapped_column(String(30))
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    changed_by: Mapped[str] = mapped_column(String(36))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Body, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
 from app.audit.admin import record_admin_action
@@ -16,14 +16,20 @@ from app.inputs import parse_json
 from app.registry import service
 from app.registry.schemas import (
     BatchResult,
+    CompatibilityModeIn,
+    CompatibilityModeOut,
     CompatibilityReport,
+    CrosswalkOut,
+    CrosswalkTableOut,
     PublishResultOut,
     ValidationResult,
+    VersionStatusOut,
 )
 from app.registry.validation import NdjsonValidation, parse_json_array, validate_array
 from app.responses import DuplexStreamingResponse
 from app.routing import LARGE_BODY, HubRoute
 from app.security.deps import PUBLIC, AdminClient, AnyClient
+from dictionary import Status
 
 router = APIRouter(prefix="/v1/dictionary", tags=["dictionary"], route_class=HubRoute)
 validation_router = APIRouter(prefix="/v1/validate", tags=["validation"], route_class=HubRoute)
@@ -124,20 +130,45 @@ async def get_codelist(
 
 @router.get(
     "/codelists/{codelist_id}/crosswalk",
-    summary="Map a code across versions",
+    summary="Map a code across versions, or download the whole crosswalk",
     dependencies=[PUBLIC],
-    responses=problem_responses(400, 404),
+    response_model=CrosswalkOut | CrosswalkTableOut,
+    responses={
+        200: {
+            "description": "One code's mapping, or with no `code` the whole table: JSON, or "
+            "CSV with a header row when `Accept` prefers `text/csv`.",
+            "content": {"text/csv": {"schema": {"type": "string"}}},
+        },
+        **problem_responses(400, 404),
+    },
 )
 async def crosswalk(
     codelist_id: str,
+    request: Request,
     dictionary: DictionaryDep,
-    code: Annotated[str, Query(description="The code in the older version.")],
+    code: Annotated[
+        str | None, Query(description="The code in the older version; the whole table if unset.")
+    ] = None,
     from_version: Annotated[str | None, Query(alias="from")] = None,
     to_version: Annotated[str | None, Query(alias="to")] = None,
-) -> dict[str, Any]:
-    """Which code(s) an old code became, e.g. province 02 (Hà Giang) -> 08 (Tuyên Quang)."""
+) -> CrosswalkOut | CrosswalkTableOut | Response:
+    """Which code(s) an old code became, e.g. province 02 (Hà Giang) -> 08 (Tuyên Quang).
+    Without `code`, every code of the older version with what it became (63 rows for the
+    provinces 2008 -> 2025); send `Accept: text/csv` for CSV, one line per (old, new) pair
+    with the columns `from_version,from_code,from_label_vi,from_label_en,to_version,to_code,
+    to_label_vi,to_label_en`."""
     codelist = service.codelist_of(dictionary, codelist_id)
-    return service.crosswalk_view(codelist, code, from_version, to_version)
+    if code is not None:
+        return CrosswalkOut(**service.crosswalk_view(codelist, code, from_version, to_version))
+    table = service.crosswalk_table(codelist, from_version, to_version)
+    if service.prefers_csv(request.headers.get("accept")):
+        filename = f"{codelist.id}-{table['from_version']}-{table['to_version']}.csv"
+        return Response(
+            service.crosswalk_csv(table),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        )
+    return CrosswalkTableOut(**table)
 
 
 @router.get("/records", summary="List record types", dependencies=[PUBLIC])
@@ -251,12 +282,119 @@ async def publish_version(
     openapi_extra=_ANY_JSON_BODY,
 )
 async def check_compatibility(
-    name: str, request: Request, admin: AdminClient, dictionary: DictionaryDep
+    name: str,
+    request: Request,
+    admin: AdminClient,
+    session: SessionDep,
+    dictionary: DictionaryDep,
 ) -> CompatibilityReport:
     """What publishing would say, without publishing."""
     service.record_type_of(dictionary, name)
     candidate = service.parse_candidate(await _json_object(request))
-    return CompatibilityReport(**service.compatibility(dictionary, name, candidate))
+    return CompatibilityReport(**await service.compatibility(session, dictionary, name, candidate))
+
+
+@router.post(
+    "/records/{name}/versions/{version}/publish",
+    summary="Publish a draft version",
+    operation_id="publish_draft_version",
+    responses=problem_responses(401, 403, 404, 409, 422),
+)
+async def publish_draft_version(
+    name: str,
+    version: str,
+    request: Request,
+    admin: AdminClient,
+    session: SessionDep,
+    dictionary: DictionaryDep,
+) -> VersionStatusOut:
+    """Make a draft the published version it was prepared as, after checking it against the
+    record type's compatibility mode as it is now (`409 incompatible_version`). Publishing a
+    published version changes nothing; a deprecated one is `409 invalid_status_transition`."""
+    return await _change_status(request, admin, session, dictionary, name, version, "published")
+
+
+@router.post(
+    "/records/{name}/versions/{version}/deprecate",
+    summary="Deprecate a published version",
+    operation_id="deprecate_version",
+    responses=problem_responses(401, 403, 404, 409),
+)
+async def deprecate_version(
+    name: str,
+    version: str,
+    request: Request,
+    admin: AdminClient,
+    session: SessionDep,
+    dictionary: DictionaryDep,
+) -> VersionStatusOut:
+    """Mark a published version deprecated: records still validate against it, with a
+    `deprecated_version` warning. A draft cannot be deprecated (`409
+    invalid_status_transition`); deprecating a deprecated version changes nothing."""
+    return await _change_status(request, admin, session, dictionary, name, version, "deprecated")
+
+
+async def _change_status(
+    request: Request,
+    admin: AdminClient,
+    session: SessionDep,
+    dictionary: DictionaryDep,
+    name: str,
+    version: str,
+    status: Status,
+) -> VersionStatusOut:
+    updated, previous, changed = await service.change_status(
+        session, dictionary, name, version, status, admin.client_id
+    )
+    if changed:
+        await record_admin_action(
+            request,
+            admin,
+            EventKind.DICTIONARY_STATUS_CHANGED,
+            record_type=name,
+            details={"version": version, "id": updated.id, "from": previous, "to": status},
+        )
+    return VersionStatusOut(
+        record_type=name,
+        version=version,
+        id=updated.id,
+        status=updated.status,
+        previous_status=previous,
+        changed=changed,
+    )
+
+
+@router.put(
+    "/records/{name}/compatibility-mode",
+    summary="Set a record type's compatibility mode",
+    operation_id="set_compatibility_mode",
+    responses=problem_responses(400, 401, 403, 404, 422),
+)
+async def set_compatibility_mode(
+    name: str,
+    body: Annotated[CompatibilityModeIn, Body()],
+    request: Request,
+    admin: AdminClient,
+    session: SessionDep,
+    dictionary: DictionaryDep,
+) -> CompatibilityModeOut:
+    """The mode (`NONE`, `BACKWARD`, `FORWARD`, `FULL` or a `_TRANSITIVE` one) that the next
+    published version of the record type is checked under, on every instance. Kept in the
+    database over the YAML's; versions already published are not re-checked."""
+    previous, changed = await service.change_compatibility(
+        session, dictionary, name, body.mode, admin.client_id
+    )
+    if changed:
+        await record_admin_action(
+            request,
+            admin,
+            EventKind.DICTIONARY_COMPATIBILITY_CHANGED,
+            record_type=name,
+            details={"from": previous, "to": body.mode},
+        )
+    return CompatibilityModeOut(
+        record_type=name, mode=body.mode, previous_mode=previous, changed=changed
+    )
 
 
 async def _json_body(request: Request) -> Any:
@@ -279,6 +417,7 @@ async def _json_object(request: Request) -> dict[str, Any]:
 async def validate_record(
     record_type: str,
     request: Request,
+    response: Response,
     client: AnyClient,
     dictionary: DictionaryDep,
     version: VersionQuery = None,
@@ -290,12 +429,15 @@ async def validate_record(
     when = service.parse_as_of(as_of)
     record = await _json_body(request)
     issues = validator.validate(record, as_of=when)
+    warnings = service.deprecation_warnings(dictionary, record_type, validator.version)
+    response.headers.update(service.warning_header(warnings))
     return ValidationResult(
         record_type=record_type,
         version=validator.version,
         as_of=(when or date.today()).isoformat(),
         valid=not issues,
         errors=[i.as_dict() for i in issues],
+        warnings=warnings,
     )
 
 
@@ -316,6 +458,7 @@ async def validate_record(
 async def validate_batch(
     record_type: str,
     request: Request,
+    response: Response,
     client: AnyClient,
     dictionary: DictionaryDep,
     version: VersionQuery = None,
@@ -327,10 +470,16 @@ async def validate_batch(
     one summary document."""
     validator = service.validator_of(dictionary, record_type, version)
     when = service.parse_as_of(as_of)
+    warnings = service.deprecation_warnings(dictionary, record_type, validator.version)
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type in NDJSON_TYPES:
         run = NdjsonValidation(validator, request.stream(), when)
         await run.start()
-        return DuplexStreamingResponse(run.results(), media_type="application/x-ndjson")
+        return DuplexStreamingResponse(
+            run.results(),
+            media_type="application/x-ndjson",
+            headers=service.warning_header(warnings),
+        )
     records = parse_json_array(await request.body())
-    return BatchResult(**validate_array(validator, records, when))
+    response.headers.update(service.warning_header(warnings))
+    return BatchResult(**validate_array(validator, records, when), warnings=warnings)

@@ -2,27 +2,45 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import logging
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, cast
 
 import pydantic
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import BadRequest, Conflict, NotFound, Unprocessable
-from app.registry.models import PublishedRecordVersion
+from app.registry.errors import IncompatibleVersion as IncompatibleVersionError
+from app.registry.errors import InvalidStatusTransition
+from app.registry.models import (
+    CompatibilityModeChange,
+    PublishedRecordVersion,
+    RecordVersionStatusChange,
+)
 from dictionary import (
     CodeList,
+    CodeListVersion,
+    CompatibilityMode,
     Dictionary,
+    DictionaryError,
     IncompatibleVersion,
     InvalidRecordVersion,
+    InvalidTransition,
     RecordType,
     RecordValidator,
     RecordVersion,
+    Status,
     UnknownVersion,
     VersionConflict,
     Violation,
 )
+
+log = logging.getLogger("hub.registry")
+
+_STATUS_ORDER: dict[str, int] = {"draft": 0, "published": 1, "deprecated": 2}
 
 
 def record_type_of(dictionary: Dictionary, name: str) -> RecordType:
@@ -97,9 +115,10 @@ def codelist_view(codelist: CodeList, as_of: date) -> dict[str, Any]:
     }
 
 
-def crosswalk_view(
-    codelist: CodeList, code: str, from_version: str | None, to_version: str | None
-) -> dict[str, Any]:
+def _crosswalk_versions(
+    codelist: CodeList, from_version: str | None, to_version: str | None
+) -> tuple[CodeListVersion, CodeListVersion]:
+    """The two versions a crosswalk runs between: by default the last one and the one before."""
     labels = [v.version for v in codelist.versions]
     for label in (from_version, to_version):
         if label is not None and label not in labels:
@@ -107,35 +126,128 @@ def crosswalk_view(
                 f"{codelist.id} has no version {label!r}; versions: {', '.join(labels)}.",
                 code="unknown_version",
             )
-    try:
-        targets = codelist.crosswalk(code, from_version, to_version)
-    except ValueError as exc:
-        raise BadRequest(str(exc), code="invalid_crosswalk") from None
     to_label = to_version or labels[-1]
     from_label = from_version or labels[max(labels.index(to_label) - 1, 0)]
-    source = codelist.version(from_label).entry(code)
-    if source is None:
-        raise NotFound(
-            f"{code!r} is not a code of {codelist.id} version {from_label}.", code="unknown_code"
+    if labels.index(from_label) > labels.index(to_label):
+        raise BadRequest(
+            "a crosswalk only runs forward, from an older version to a newer",
+            code="invalid_crosswalk",
         )
-    target_version = codelist.version(to_label)
+    return codelist.version(from_label), codelist.version(to_label)
+
+
+def _maps_to(
+    codelist: CodeList, code: str, source: CodeListVersion, target: CodeListVersion
+) -> list[dict[str, Any]]:
+    return [
+        {
+            "code": mapped,
+            "label_vi": entry.label_vi if entry else None,
+            "label_en": entry.label_en if entry else None,
+        }
+        for mapped in codelist.crosswalk(code, source.version, target.version)
+        for entry in [target.entry(mapped)]
+    ]
+
+
+def crosswalk_view(
+    codelist: CodeList, code: str, from_version: str | None, to_version: str | None
+) -> dict[str, Any]:
+    source, target = _crosswalk_versions(codelist, from_version, to_version)
+    entry = source.entry(code)
+    if entry is None:
+        raise NotFound(
+            f"{code!r} is not a code of {codelist.id} version {source.version}.",
+            code="unknown_code",
+        )
     return {
         "codelist": codelist.id,
-        "from_version": from_label,
-        "to_version": to_label,
+        "from_version": source.version,
+        "to_version": target.version,
         "code": code,
-        "label_vi": source.label_vi,
-        "label_en": source.label_en,
-        "maps_to": [
+        "label_vi": entry.label_vi,
+        "label_en": entry.label_en,
+        "maps_to": _maps_to(codelist, code, source, target),
+    }
+
+
+def crosswalk_table(
+    codelist: CodeList, from_version: str | None, to_version: str | None
+) -> dict[str, Any]:
+    """Every code of the older version with the code(s) it became, in the list's order."""
+    source, target = _crosswalk_versions(codelist, from_version, to_version)
+    return {
+        "codelist": codelist.id,
+        "from_version": source.version,
+        "to_version": target.version,
+        "rows": [
             {
-                "code": target,
-                "label_vi": entry.label_vi if entry else None,
-                "label_en": entry.label_en if entry else None,
+                "code": entry.code,
+                "label_vi": entry.label_vi,
+                "label_en": entry.label_en,
+                "maps_to": _maps_to(codelist, entry.code, source, target),
             }
-            for target in targets
-            for entry in [target_version.entry(target)]
+            for entry in source.entries
         ],
     }
+
+
+CROSSWALK_CSV_COLUMNS = (
+    "from_version",
+    "from_code",
+    "from_label_vi",
+    "from_label_en",
+    "to_version",
+    "to_code",
+    "to_label_vi",
+    "to_label_en",
+)
+
+
+def crosswalk_csv(table: dict[str, Any]) -> str:
+    """The table as RFC 4180 CSV with a header row: one line per (old code, new code) pair; a
+    code that maps to nothing has one line with the new code empty."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CROSSWALK_CSV_COLUMNS)
+    for row in table["rows"]:
+        for target in row["maps_to"] or [{"code": "", "label_vi": "", "label_en": ""}]:
+            writer.writerow(
+                (
+                    table["from_version"],
+                    row["code"],
+                    row["label_vi"],
+                    row["label_en"] or "",
+                    table["to_version"],
+                    target["code"],
+                    target["label_vi"] or "",
+                    target["label_en"] or "",
+                )
+            )
+    return out.getvalue()
+
+
+def prefers_csv(accept: str | None) -> bool:
+    """Whether an Accept header ranks text/csv above JSON (q-values honoured, ties to JSON)."""
+    if not accept:
+        return False
+    csv_q = json_q = 0.0
+    for part in accept.split(","):
+        media, *params = (p.strip() for p in part.split(";"))
+        q = 1.0
+        for param in params:
+            key, _, value = param.partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        media = media.lower()
+        if media == "text/csv":
+            csv_q = max(csv_q, q)
+        elif media in ("application/json", "application/*", "*/*"):
+            json_q = max(json_q, q)
+    return csv_q > 0 and csv_q > json_q
 
 
 def parse_candidate(body: dict[str, Any]) -> RecordVersion:
@@ -164,7 +276,10 @@ def _invalid(exc: InvalidRecordVersion) -> Unprocessable:
     )
 
 
-def compatibility(dictionary: Dictionary, name: str, candidate: RecordVersion) -> dict[str, Any]:
+async def compatibility(
+    session: AsyncSession, dictionary: Dictionary, name: str, candidate: RecordVersion
+) -> dict[str, Any]:
+    await load_published(session, dictionary)
     record_type = record_type_of(dictionary, name)
     try:
         violations = dictionary.check_compatibility(name, candidate)
@@ -190,17 +305,15 @@ async def publish(
     candidate: RecordVersion,
     published_by: str,
 ) -> tuple[RecordVersion, bool]:
-    """Publish ``candidate``: refused when incompatible, a no-op when already published."""
+    """Publish ``candidate``: refused when incompatible, a no-op when already published.
+
+    What other instances changed is applied first, so the mode checked is the current one."""
+    await load_published(session, dictionary)
     record_type_of(dictionary, name)
     try:
         result = dictionary.publish(name, candidate)
     except IncompatibleVersion as exc:
-        raise Conflict(
-            f"{name} {candidate.version} breaks the {dictionary.record_types[name].compatibility} "
-            "compatibility of the record type.",
-            code="incompatible_version",
-            errors=[_violation(v) for v in exc.violations],
-        ) from None
+        raise _incompatible(exc, candidate.version) from None
     except VersionConflict as exc:
         raise Conflict(exc.reason, code="version_conflict") from None
     except InvalidRecordVersion as exc:
@@ -221,13 +334,146 @@ async def publish(
     return result.version, result.created
 
 
+def _incompatible(exc: IncompatibleVersion, version: str) -> IncompatibleVersionError:
+    return IncompatibleVersionError(
+        f"{exc.name} {version} breaks the {exc.mode} compatibility of the record type.",
+        errors=[_violation(v) for v in exc.violations],
+    )
+
+
+async def change_status(
+    session: AsyncSession,
+    dictionary: Dictionary,
+    name: str,
+    version: str,
+    status: Status,
+    changed_by: str,
+) -> tuple[RecordVersion, str, bool]:
+    """Move ``version`` one lifecycle step to ``status``; (version, previous status, changed).
+
+    Publishing a draft is checked against the record type's compatibility mode as it is now.
+    """
+    await load_published(session, dictionary)
+    previous = version_of(dictionary, name, version).status
+    before = dictionary.record_types[name]
+    try:
+        updated = dictionary.set_status(name, version, status)
+    except InvalidTransition as exc:
+        raise InvalidStatusTransition(
+            f"{name} {version} is {exc.current}: {exc.reason}.",
+            extra={"current_status": exc.current, "requested_status": exc.target},
+        ) from None
+    except IncompatibleVersion as exc:
+        raise _incompatible(exc, version) from None
+    except InvalidRecordVersion as exc:
+        raise _invalid(exc) from None
+    if updated.status == previous:
+        return updated, previous, False
+    session.add(
+        RecordVersionStatusChange(
+            record_type=name,
+            version=version,
+            status=status,
+            changed_at=datetime.now(UTC),
+            changed_by=changed_by,
+        )
+    )
+    try:
+        await session.commit()
+    except BaseException:
+        dictionary.record_types[name] = before
+        raise
+    return updated, previous, True
+
+
+async def change_compatibility(
+    session: AsyncSession,
+    dictionary: Dictionary,
+    name: str,
+    mode: CompatibilityMode,
+    changed_by: str,
+) -> tuple[str, bool]:
+    """Set the mode the record type's next versions are checked under; (previous, changed)."""
+    await load_published(session, dictionary)
+    previous = record_type_of(dictionary, name)
+    if previous.compatibility == mode:
+        return previous.compatibility, False
+    dictionary.set_compatibility(name, mode)
+    session.add(
+        CompatibilityModeChange(
+            record_type=name, mode=mode, changed_at=datetime.now(UTC), changed_by=changed_by
+        )
+    )
+    try:
+        await session.commit()
+    except BaseException:
+        dictionary.record_types[name] = previous
+        raise
+    return previous.compatibility, True
+
+
+def deprecation_warnings(dictionary: Dictionary, name: str, version: str) -> list[dict[str, str]]:
+    """A `deprecated_version` warning when ``version`` of ``name`` is deprecated, else none."""
+    record_type = record_type_of(dictionary, name)
+    if record_type.version(version).status != "deprecated":
+        return []
+    latest = record_type.latest()
+    instead = f"; validate against {latest.version}" if latest.status == "published" else ""
+    return [
+        {
+            "code": "deprecated_version",
+            "message": f"{name} {version} is deprecated{instead}.",
+        }
+    ]
+
+
+def warning_header(warnings: list[dict[str, str]]) -> dict[str, str]:
+    """The same warnings as an HTTP ``Warning: 299`` header (RFC 7234 section 5.5)."""
+    if not warnings:
+        return {}
+    text = "; ".join(w["message"].replace("\\", "").replace('"', "'") for w in warnings)
+    return {"Warning": f'299 declare-once "{text}"'}
+
+
 async def load_published(session: AsyncSession, dictionary: Dictionary) -> int:
-    """Apply the versions published through the API on top of the shipped content."""
+    """Apply what the API changed on top of the shipped content: published versions, the
+    compatibility modes set, then the lifecycle steps. Idempotent; an instance calls it on
+    start and before each dictionary change, so it sees the other instances' changes."""
     rows = (
         await session.scalars(
             select(PublishedRecordVersion).order_by(PublishedRecordVersion.published_at)
         )
     ).all()
     for row in rows:
-        dictionary.publish(row.record_type, RecordVersion.model_validate(row.content))
+        dictionary.publish(row.record_type, RecordVersion.model_validate(row.content), check=False)
+    modes = await session.execute(
+        select(CompatibilityModeChange.record_type, CompatibilityModeChange.mode).order_by(
+            CompatibilityModeChange.id
+        )
+    )
+    latest_modes = {record_type: mode for record_type, mode in modes}
+    for record_type, mode in latest_modes.items():
+        if record_type in dictionary.record_types:
+            dictionary.set_compatibility(record_type, cast(CompatibilityMode, mode))
+    steps = (
+        await session.execute(
+            select(
+                RecordVersionStatusChange.record_type,
+                RecordVersionStatusChange.version,
+                RecordVersionStatusChange.status,
+            )
+        )
+    ).all()
+    for record_type, version, status in sorted(steps, key=lambda s: _STATUS_ORDER[s[2]]):
+        _replay_step(dictionary, record_type, version, status)
     return len(rows)
+
+
+def _replay_step(dictionary: Dictionary, name: str, version: str, status: str) -> None:
+    try:
+        current = dictionary.record_version(name, version)
+        if _STATUS_ORDER[status] > _STATUS_ORDER[current.status]:
+            dictionary.set_status(name, version, cast(Status, status), check=False)
+    except DictionaryError as exc:
+        # The shipped content no longer has that version, or moved it on itself.
+        log.warning("dictionary status step not applied (%s %s): %s", name, version, exc)

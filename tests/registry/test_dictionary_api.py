@@ -72,7 +72,7 @@ async def test_bad_dictionary_requests_get_stable_codes(client: httpx.AsyncClien
         ("/v1/dictionary/records/Person/versions/9.9.9", 404, "unknown_version"),
         ("/v1/dictionary/records/Person/versions/9.9.9/json-schema", 404, "unknown_version"),
         ("/v1/dictionary/codelists/province/crosswalk?code=02&to=1999", 404, "unknown_version"),
-        ("/v1/dictionary/codelists/province/crosswalk", 422, "request_invalid"),
+        ("/v1/dictionary/codelists/province/crosswalk?from=2025&to=2008", 400, "invalid_crosswalk"),
     ]
     for url, status, code in cases:
         answer = await client.get(url)
