@@ -30,6 +30,8 @@ from app.config import Settings
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
+    from app.audit.verify import PinnedHead
+
 console = Console()
 err_console = Console(stderr=True)
 
@@ -109,10 +111,22 @@ def verify(
     from_seq: Annotated[int | None, typer.Option("--from", help="First event id.")] = None,
     to_seq: Annotated[int | None, typer.Option("--to", help="Last event id.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    pinned_head: Annotated[
+        str | None,
+        typer.Option(
+            help="SEAL_INDEX:SEAL_HASH of a seal saved earlier (a report's head): the log must "
+            "still hold it, so that a log cut at either end fails."
+        ),
+    ] = None,
 ) -> None:
     """Recompute every hash, root, signature and chain link. Exits 1 on any problem."""
-    from app.audit.verify import verify_jsonl
+    from app.audit.verify import PinnedHead, verify_jsonl
 
+    try:
+        pinned = PinnedHead.parse(pinned_head) if pinned_head is not None else None
+    except ValueError as exc:
+        err_console.print(f"[red]--pinned-head:[/red] {exc}")
+        raise typer.Exit(code=2) from None
     settings = _settings(database)
     try:
         keys = _keys_from(public_key, settings.data_dir)
@@ -138,13 +152,16 @@ def verify(
         ):
             task = progress.add_task("bytes", total=size)
             report = verify_jsonl(
-                handle, keys, progress=lambda done: progress.update(task, completed=done)
+                handle,
+                keys,
+                pinned=pinned,
+                progress=lambda done: progress.update(task, completed=done),
             )
             progress.update(task, completed=size)
         result = report.as_dict()
         source = str(file)
     else:
-        result = asyncio.run(_verify_database(settings, keys, from_seq, to_seq, as_json))
+        result = asyncio.run(_verify_database(settings, keys, from_seq, to_seq, pinned, as_json))
         source = settings.database_url.split("@")[-1]
     if as_json:
         console.print_json(orjson.dumps(result).decode())
@@ -159,6 +176,7 @@ async def _verify_database(
     keys: Mapping[str, Ed25519PublicKey] | None,
     from_seq: int | None,
     to_seq: int | None,
+    pinned: PinnedHead | None,
     quiet: bool,
 ) -> dict[str, object]:
     from sqlalchemy import func, select
@@ -190,6 +208,7 @@ async def _verify_database(
                 keys,
                 from_seq=from_seq,
                 to_seq=to_seq,
+                pinned=pinned,
                 progress=lambda n: progress.advance(task, n),
             )
         return report.as_dict()
@@ -296,18 +315,19 @@ def public_key(
 
 @audit_cli.command("rotate-key")
 def rotate_key(database: Annotated[str | None, typer.Option(help="Database URL.")] = None) -> None:
-    """Make a new sealing key. The old public key stays published; old seals keep verifying.
-    Restart the hub instances of this data_dir to sign with the new key."""
-    from app.audit.keys import publish_key, retire_key, rotate_signing_key
+    """Make a new sealing key. The old public key stays published (retired); old seals keep
+    verifying. Running instances of this data_dir sign their next seal with the new key."""
+    from app.audit.keys import SigningKey
+    from app.audit.sealer import Sealer
 
     settings = _settings(database)
-    old, new = rotate_signing_key(settings.data_dir)
 
-    async def run() -> None:
-        async with _session(settings.database_url) as session:
-            await publish_key(session, new)
-            if old is not None:
-                await retire_key(session, old.key_id)
+    async def run() -> tuple[SigningKey | None, SigningKey]:
+        sealer = Sealer(settings)
+        try:
+            return await sealer.rotate_key()
+        finally:
+            await sealer.stop()
 
-    asyncio.run(run())
+    old, new = asyncio.run(run())
     console.print(f"new sealing key {new.key_id}" + (f"; retired {old.key_id}" if old else ""))

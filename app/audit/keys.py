@@ -31,6 +31,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.models import AuditKey
+from app.audit.serialize import format_ts
 
 ALGORITHM = "Ed25519"
 KEY_DIR = "audit-keys"
@@ -69,9 +70,18 @@ class SigningKey:
             "key_id": self.key_id,
             "algorithm": ALGORITHM,
             "public_key": self.public_b64,
-            "created_at": self.created_at.isoformat(),
-            "retired_at": retired_at.isoformat() if retired_at else None,
+            "created_at": format_ts(self.created_at),
+            "retired_at": format_ts(retired_at) if retired_at else None,
         }
+
+
+class PublicKeys(dict[str, Ed25519PublicKey]):
+    """Public keys by key id, with each retired key's ``retired_at`` (canonical timestamp,
+    ``format_ts``): a seal or anchor signed after it is invalid (docs/audit.md, section 5)."""
+
+    def __init__(self, *args: Any, retired_at: Mapping[str, str] | None = None) -> None:
+        super().__init__(*args)
+        self.retired_at: dict[str, str] = dict(retired_at or {})
 
 
 def key_dir(data_dir: Path) -> Path:
@@ -122,7 +132,7 @@ def _new_key_document() -> bytes:
             "key_id": key_id_of(_raw_public(private.public_key())),
             "algorithm": ALGORITHM,
             "private_key": base64.b64encode(seed).decode(),
-            "created_at": datetime.now(UTC).isoformat(),
+            "created_at": format_ts(datetime.now(UTC)),
         },
         option=orjson.OPT_INDENT_2,
     )
@@ -135,7 +145,7 @@ def parse_signing_key(data: bytes, source: str) -> SigningKey:
         seed = base64.b64decode(doc["private_key"], validate=True)
         private = Ed25519PrivateKey.from_private_bytes(seed)
         claimed = str(doc["key_id"])
-        created_at = datetime.fromisoformat(doc["created_at"])
+        created_at = datetime.fromisoformat(doc["created_at"].replace("Z", "+00:00"))
     except Exception as exc:
         raise SealingKeyError(
             f"The audit sealing key {source} is not a valid Ed25519 key document "
@@ -166,7 +176,7 @@ def load_signing_key(data_dir: Path, *, create: bool = True) -> SigningKey:
             raise SealingKeyError(f"No audit sealing key at {path}.")
         _write_exclusive(path, _new_key_document())
     key = parse_signing_key(path.read_bytes(), str(path))
-    _remember_public(data_dir, key)
+    remember_public(data_dir, key)
     return key
 
 
@@ -175,15 +185,16 @@ def rotate_signing_key(data_dir: Path) -> tuple[SigningKey | None, SigningKey]:
     path = key_dir(data_dir) / SIGNING_KEY_FILE
     old = parse_signing_key(path.read_bytes(), str(path)) if path.exists() else None
     if old is not None:
-        _remember_public(data_dir, old, retired_at=datetime.now(UTC))
+        remember_public(data_dir, old, retired_at=datetime.now(UTC))
     _replace(path, _new_key_document())
     new = parse_signing_key(path.read_bytes(), str(path))
-    _remember_public(data_dir, new)
+    remember_public(data_dir, new)
     return old, new
 
 
-def _remember_public(data_dir: Path, key: SigningKey, retired_at: datetime | None = None) -> None:
-    """Keep the local copy of the published keys (for offline verification) in step."""
+def remember_public(data_dir: Path, key: SigningKey, retired_at: datetime | None = None) -> None:
+    """Keep the local copy of the published keys (for offline verification) in step; a
+    rotation writes the key's ``retired_at`` again once the database holds it."""
     path = key_dir(data_dir) / PUBLIC_KEYS_FILE
     doc: dict[str, Any] = {"keys": []}
     if path.exists():
@@ -192,7 +203,7 @@ def _remember_public(data_dir: Path, key: SigningKey, retired_at: datetime | Non
     keys = {k["key_id"]: k for k in doc.get("keys", [])}
     entry = keys.get(key.key_id) or key.public_entry()
     if retired_at is not None:
-        entry["retired_at"] = retired_at.isoformat()
+        entry["retired_at"] = format_ts(retired_at)
     keys[key.key_id] = entry
     if retired_at is None:
         doc["current"] = key.key_id
@@ -236,7 +247,7 @@ async def published_keys(session: AsyncSession) -> list[AuditKey]:
     return list((await session.scalars(select(AuditKey).order_by(AuditKey.created_at))).all())
 
 
-async def published_public_keys(session: AsyncSession) -> dict[str, Ed25519PublicKey]:
+async def published_public_keys(session: AsyncSession) -> PublicKeys:
     """Every published key by key id, each checked against its id, ready for verifying."""
     return public_keys_from_document(key_document(await published_keys(session), None))
 
@@ -252,30 +263,33 @@ def key_document(rows: Iterable[AuditKey], current: str | None) -> dict[str, Any
                 "key_id": r.key_id,
                 "algorithm": r.algorithm,
                 "public_key": r.public_key,
-                "created_at": r.created_at.isoformat(),
-                "retired_at": r.retired_at.isoformat() if r.retired_at else None,
+                "created_at": format_ts(r.created_at),
+                "retired_at": format_ts(r.retired_at) if r.retired_at else None,
             }
             for r in rows
         ],
     }
 
 
-def public_keys_from_document(doc: Mapping[str, Any]) -> dict[str, Ed25519PublicKey]:
-    keys: dict[str, Ed25519PublicKey] = {}
+def public_keys_from_document(doc: Mapping[str, Any]) -> PublicKeys:
+    keys = PublicKeys()
     for entry in doc.get("keys", []):
-        raw = base64.b64decode(entry["public_key"])
+        raw = base64.b64decode(entry["public_key"], validate=True)
         if key_id_of(raw) != entry["key_id"]:
             raise ValueError(f"public key {entry['key_id']} does not match its key id")
         keys[entry["key_id"]] = Ed25519PublicKey.from_public_bytes(raw)
+        if entry.get("retired_at"):
+            keys.retired_at[entry["key_id"]] = format_ts(entry["retired_at"])
     return keys
 
 
-def load_public_keys(path: Path) -> dict[str, Ed25519PublicKey]:
+def load_public_keys(path: Path) -> PublicKeys:
     """Public keys from a key document (JSON) or a PEM file of one or more public keys."""
     data = Path(path).read_bytes()
     if data.lstrip().startswith(b"{"):
         return public_keys_from_document(orjson.loads(data))
-    keys: dict[str, Ed25519PublicKey] = {}
+    # A PEM file carries no retirement times: only a key document can tell a verifier them.
+    keys = PublicKeys()
     marker = b"-----END PUBLIC KEY-----"
     for block in data.split(marker):
         if b"-----BEGIN PUBLIC KEY-----" not in block:

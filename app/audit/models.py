@@ -113,3 +113,9 @@ class AuditArchive(Base):
     last_seal_hash: Mapped[str] = mapped_column(String(64))
     events: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # The signed anchor (docs/audit.md section 7): without it, cutting the oldest batches and
+    # writing a matching anchor would pass as an archive. Null only in archives made before
+    # anchors were signed; a verifier refuses those as ``anchor_unsigned``.
+    anchor_signed_at: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    anchor_key_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    anchor_signature: Mapped[str | None] = mapped_column(String(200), nullable=True)

@@ -14,7 +14,7 @@ from app.audit.merkle import inclusion_path
 from app.audit.models import AuditEvent, AuditSeal
 from app.audit.router import record_auditor_query
 from app.audit.serialize import EVENT_COLUMNS, canonical_json, event_record, seal_record
-from app.audit.verify import seal_mapping, verify_database
+from app.audit.verify import PINNED_HEAD_PATTERN, PinnedHead, seal_mapping, verify_database
 from app.deps import SessionDep
 from app.errors import Conflict, NotFound, problem_responses
 from app.routing import HubRoute
@@ -84,14 +84,30 @@ async def verify_log(
     session: SessionDep,
     from_seq: Annotated[int | None, Query(alias="from", description="First event id.")] = None,
     to_seq: Annotated[int | None, Query(alias="to", description="Last event id.")] = None,
+    pinned_head: Annotated[
+        str | None,
+        Query(
+            description="A seal saved earlier, as SEAL_INDEX:SEAL_HASH (the `head` of an "
+            "earlier report): the log must still hold it, or it was cut at one end.",
+            pattern=PINNED_HEAD_PATTERN,
+            max_length=83,
+        ),
+    ] = None,
 ) -> dict[str, Any]:
     """Recompute every leaf, root, seal hash, signature and chain link of the stored log (or of
     the batches holding events ``from``..``to``), streaming batch by batch. ``ok`` is false
     when anything was tampered with; ``first_problem`` names the first bad event id, its
-    chain position and a stable code (docs/audit.md lists them)."""
-    await record_auditor_query(request, auditor, "verify", {"from": from_seq, "to": to_seq})
+    chain position and a stable code (docs/audit.md lists them). With ``pinned_head`` a log
+    whose newest seals were removed, or whose oldest were cut and re-anchored, fails too."""
+    await record_auditor_query(
+        request,
+        auditor,
+        "verify",
+        {"from": from_seq, "to": to_seq, "pinned_head": pinned_head},
+    )
+    pinned = PinnedHead.parse(pinned_head) if pinned_head is not None else None
     keys = await published_public_keys(session)
-    report = await verify_database(session, keys, from_seq=from_seq, to_seq=to_seq)
+    report = await verify_database(session, keys, from_seq=from_seq, to_seq=to_seq, pinned=pinned)
     return report.as_dict()
 
 

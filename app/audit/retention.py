@@ -3,7 +3,8 @@
 Whole batches only, oldest first, with their seals, under the sealing lock. The archive file
 is written and fsynced before the rows are deleted, in the same transaction that records the
 archive (table ``audit_archives``). The last archived seal's hash is the anchor the first
-remaining seal chains to, so the remaining log still verifies; each archive file verifies on
+remaining seal chains to, signed with the sealing key (so that cutting the oldest batches
+cannot pass as an archive), and the remaining log still verifies; each archive file verifies on
 its own with ``declare-once audit verify --file`` (its header carries the anchor before it).
 """
 
@@ -21,7 +22,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.audit.models import AuditArchive, AuditEvent, AuditSeal
 from app.audit.sealer import Sealer
-from app.audit.serialize import EVENT_COLUMNS, event_line, format_ts, header_line, seal_line
+from app.audit.serialize import (
+    EVENT_COLUMNS,
+    anchor_body_bytes,
+    event_line,
+    format_ts,
+    header_line,
+    seal_line,
+)
+from app.audit.verify import archive_anchor_record
 from app.config import Settings
 
 ARCHIVE_DIR = "archive"
@@ -38,15 +47,9 @@ class ArchiveResult:
 
 async def _previous_anchor(conn: AsyncConnection) -> dict[str, Any] | None:
     row = (
-        await conn.execute(
-            select(AuditArchive.last_seal, AuditArchive.last_seal_hash, AuditArchive.leaf_end)
-            .order_by(AuditArchive.last_seal.desc())
-            .limit(1)
-        )
+        await conn.execute(select(AuditArchive).order_by(AuditArchive.last_seal.desc()).limit(1))
     ).first()
-    if row is None:
-        return None
-    return {"seal_index": row.last_seal, "seal_hash": row.last_seal_hash, "leaf_end": row.leaf_end}
+    return archive_anchor_record(row) if row is not None else None
 
 
 async def archive_expired(
@@ -83,6 +86,15 @@ async def archive_expired(
             return None
         first, last = due[0], due[-1]
         leaf_end = last["leaf_start"] + last["leaf_count"]
+        key = await sealer.signing_key(conn)
+        anchor = {
+            "seal_index": last["seal_index"],
+            "seal_hash": last["seal_hash"],
+            "leaf_end": leaf_end,
+            "signed_at": format_ts(datetime.now(UTC)),
+            "key_id": key.key_id,
+        }
+        anchor_signature = key.sign(anchor_body_bytes(anchor))
         folder = Path(settings.data_dir) / ARCHIVE_DIR
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"audit-seals-{first['seal_index']:010d}-{last['seal_index']:010d}.jsonl"
@@ -129,6 +141,9 @@ async def archive_expired(
                 last_seal_hash=last["seal_hash"],
                 events=events,
                 created_at=datetime.now(UTC),
+                anchor_signed_at=anchor["signed_at"],
+                anchor_key_id=key.key_id,
+                anchor_signature=anchor_signature,
             )
         )
     return ArchiveResult(path, first["seal_index"], last["seal_index"], events, last["seal_hash"])

@@ -26,9 +26,16 @@ import orjson
 from sqlalchemy import bindparam, event, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from app.audit.keys import SigningKey, load_signing_key, publish_key
+from app.audit.keys import (
+    SealingKeyError,
+    SigningKey,
+    load_signing_key,
+    publish_key,
+    remember_public,
+    rotate_signing_key,
+)
 from app.audit.merkle import leaf_hash, root_of
-from app.audit.models import AuditArchive, AuditEvent, AuditSeal
+from app.audit.models import AuditArchive, AuditEvent, AuditKey, AuditSeal
 from app.audit.serialize import (
     EVENT_COLUMNS,
     GENESIS_HASH,
@@ -43,6 +50,16 @@ log = logging.getLogger("hub.audit.sealer")
 
 # pg_try_advisory_xact_lock key: "DOHSEAL" as an integer, fixed for every instance.
 ADVISORY_LOCK_KEY = 0x444F4853_45414C
+
+
+def _key_row(key: SigningKey) -> dict[str, Any]:
+    return {
+        "key_id": key.key_id,
+        "algorithm": "Ed25519",
+        "public_key": key.public_b64,
+        "created_at": key.created_at,
+        "retired_at": None,
+    }
 
 
 @dataclass
@@ -170,16 +187,19 @@ class Sealer:
         await archive_expired(self, self._settings)
 
     @contextlib.asynccontextmanager
-    async def locked(self) -> AsyncIterator[AsyncConnection | None]:
+    async def locked(self, *, wait: bool = False) -> AsyncIterator[AsyncConnection | None]:
         """One transaction holding the cross-instance sealing lock, or None if another
-        instance holds it."""
+        instance holds it. With ``wait`` it waits for the lock instead (a key rotation)."""
         async with self._lock:
             lock_file = None
             path = _sqlite_path(self._url)
             if path is not None:
                 lock_file = open(f"{path}.sealer.lock", "a+b")  # noqa: SIM115, ASYNC230
                 try:
-                    fcntl.flock(lock_file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    if wait:
+                        await asyncio.to_thread(fcntl.flock, lock_file.fileno(), fcntl.LOCK_EX)
+                    else:
+                        fcntl.flock(lock_file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
                 except BlockingIOError:
                     lock_file.close()
                     self.stats.skipped_locked += 1
@@ -187,7 +207,11 @@ class Sealer:
                     return
             try:
                 async with self.engine.begin() as conn:
-                    if not self.is_sqlite:
+                    if not self.is_sqlite and wait:
+                        await conn.execute(
+                            text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY}
+                        )
+                    elif not self.is_sqlite:
                         got = await conn.scalar(
                             text("SELECT pg_try_advisory_xact_lock(:key)"),
                             {"key": ADVISORY_LOCK_KEY},
@@ -245,8 +269,77 @@ class Sealer:
             return archived.last_seal + 1, archived.leaf_end, archived.last_seal_hash
         return 0, 0, GENESIS_HASH
 
-    async def _seal_one(self, conn: AsyncConnection) -> int:
+    async def signing_key(self, conn: AsyncConnection) -> SigningKey:
+        """The key to sign with now, inside the sealing transaction: a rotation retires the
+        old key under the same lock, so no seal is signed after its key's ``retired_at``. One
+        primary-key read per seal; a retired key is swapped for the key file's new one (the
+        instances of one data_dir share it) and a key file that still holds the retired key
+        stops this instance's sealing."""
         key = self.key
+        retired_at = await conn.scalar(
+            select(AuditKey.retired_at).where(AuditKey.key_id == key.key_id)
+        )
+        if retired_at is None:
+            return key
+        fresh = load_signing_key(self._settings.data_dir, create=False)
+        row = (
+            await conn.execute(
+                select(AuditKey.public_key, AuditKey.retired_at).where(
+                    AuditKey.key_id == fresh.key_id
+                )
+            )
+        ).first()
+        if fresh.key_id == key.key_id or (row is not None and row.retired_at is not None):
+            raise SealingKeyError(
+                f"The sealing key {fresh.key_id} was retired; this instance's key file holds "
+                "no newer key, so it stops sealing (run `declare-once audit rotate-key` on "
+                "its data_dir)."
+            )
+        if row is None:
+            await conn.execute(insert(AuditKey).values(_key_row(fresh)))
+        elif row.public_key != fresh.public_b64:
+            raise SealingKeyError(
+                f"The published key {fresh.key_id} differs from the sealing key file."
+            )
+        log.info("sealing key %s was retired; now signing with %s", key.key_id, fresh.key_id)
+        self._key = fresh
+        return fresh
+
+    async def rotate_key(self) -> tuple[SigningKey | None, SigningKey]:
+        """``declare-once audit rotate-key``: a new key file, then, under the sealing lock, the
+        new key published and the old one retired. Every instance's sealer reads its key's
+        status in the sealing transaction, so the next seal anywhere is signed by a key that
+        is not retired; ``retired_at`` is never before the last seal the old key signed."""
+        old, new = rotate_signing_key(self._settings.data_dir)
+        retired: datetime | None = None
+        async with self.locked(wait=True) as conn:
+            assert conn is not None
+            known = await conn.scalar(select(AuditKey.key_id).where(AuditKey.key_id == new.key_id))
+            if known is None:
+                await conn.execute(insert(AuditKey).values(_key_row(new)))
+            if old is not None:
+                last_sealed = await conn.scalar(
+                    select(AuditSeal.sealed_at).order_by(AuditSeal.seal_index.desc()).limit(1)
+                )
+                at = datetime.now(UTC)
+                if last_sealed is not None and format_ts(at) < last_sealed:
+                    at = datetime.fromisoformat(last_sealed.replace("Z", "+00:00"))
+                await conn.execute(
+                    update(AuditKey)
+                    .where(AuditKey.key_id == old.key_id, AuditKey.retired_at.is_(None))
+                    .values(retired_at=at)
+                )
+                retired = await conn.scalar(
+                    select(AuditKey.retired_at).where(AuditKey.key_id == old.key_id)
+                )
+        if old is not None and retired is not None:
+            # The local key document must name the same instant as the published one.
+            remember_public(self._settings.data_dir, old, retired_at=retired)
+        self._key = new
+        return old, new
+
+    async def _seal_one(self, conn: AsyncConnection) -> int:
+        key = await self.signing_key(conn)
         seal_index, leaf_start, prev_hash = await self._head(conn)
         columns = [getattr(AuditEvent, c) for c in EVENT_COLUMNS]
         rows = list(

@@ -213,14 +213,28 @@ def seal_line(seal: Mapping[Any, Any]) -> bytes:
     return canonical_json(record) + b"\n"
 
 
+def anchor_body(anchor: Mapping[str, Any]) -> dict[str, Any]:
+    """What the hub signs when it archives: the seal the remaining log chains to."""
+    return {
+        "v": 1,
+        "type": "archive_anchor",
+        "seal_index": int(anchor["seal_index"]),
+        "seal_hash": anchor["seal_hash"],
+        "leaf_end": int(anchor["leaf_end"]),
+        "signed_at": anchor["signed_at"],
+        "key_id": anchor["key_id"],
+    }
+
+
+def anchor_body_bytes(anchor: Mapping[str, Any]) -> bytes:
+    return canonical_json(anchor_body(anchor))
+
+
 def header_line(*, anchor: Mapping[str, Any] | None = None) -> bytes:
-    """The first line of an export. ``anchor`` (the last seal before the exported range, or
-    the last archived seal) is what the first exported seal must chain to."""
+    """The first line of an export. ``anchor`` is what the first exported seal must chain
+    to: a signed archive anchor (``kind: "archive"``) or, for a range, the full seal before
+    it (``kind: "seal"``); docs/audit.md section 8."""
     record: dict[str, Any] = {"type": "header", "format": FORMAT, "anchor": None}
     if anchor is not None:
-        record["anchor"] = {
-            "seal_index": int(anchor["seal_index"]),
-            "seal_hash": anchor["seal_hash"],
-            "leaf_end": int(anchor["leaf_end"]),
-        }
+        record["anchor"] = dict(anchor)
     return canonical_json(record) + b"\n"

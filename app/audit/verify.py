@@ -14,6 +14,7 @@ import asyncio
 import base64
 import binascii
 import contextlib
+import re
 from bisect import bisect_left
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -32,12 +33,15 @@ from app.audit.serialize import (
     EVENT_COLUMNS,
     FORMAT,
     GENESIS_HASH,
+    anchor_body_bytes,
     event_bytes,
     event_line,
     events_bytes_from_text,
+    format_ts,
     header_line,
     seal_body_bytes,
     seal_line,
+    seal_record,
 )
 
 
@@ -54,6 +58,11 @@ class Code:
     CHAIN_BROKEN = "chain_broken"
     BAD_SIGNATURE = "bad_signature"
     UNKNOWN_KEY = "unknown_key"
+    KEY_RETIRED = "key_retired"
+    ANCHOR_UNSIGNED = "anchor_unsigned"
+    ANCHOR_INVALID = "anchor_invalid"
+    PINNED_HEAD_MISSING = "pinned_head_missing"
+    PINNED_HEAD_MISMATCH = "pinned_head_mismatch"
     MALFORMED = "malformed"
 
 
@@ -119,11 +128,84 @@ class SealItem:
 
 @dataclass(frozen=True, slots=True)
 class Anchor:
-    """Where verification starts: the last seal before the verified range."""
+    """Where verification starts: the last seal before the verified range. ``kind`` is
+    ``"archive"`` (the hub signed ``anchor_body`` when it archived the seals up to here) or
+    ``"seal"`` (a range: ``seal`` is that seal itself, whose own signature vouches for it)."""
 
     seal_index: int
     seal_hash: str
     leaf_end: int
+    kind: str = "archive"
+    signed_at: str | None = None
+    key_id: str | None = None
+    signature: str | None = None
+    seal: SealItem | None = None
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any]) -> Anchor:
+        """An export header's ``anchor``; one without ``kind`` is an (unsigned) archive."""
+        if record.get("kind") == "seal":
+            seal = SealItem.from_mapping({**record["seal"], "leaf_hashes": None})
+            return cls(
+                seal.seal_index,
+                seal.seal_hash,
+                seal.leaf_start + seal.leaf_count,
+                kind="seal",
+                seal=seal,
+            )
+        return cls(
+            int(record["seal_index"]),
+            str(record["seal_hash"]),
+            int(record["leaf_end"]),
+            signed_at=record.get("signed_at"),
+            key_id=record.get("key_id"),
+            signature=record.get("signature"),
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "seal_index": self.seal_index,
+            "seal_hash": self.seal_hash,
+            "leaf_end": self.leaf_end,
+        }
+
+
+# SEAL_INDEX:SEAL_HASH; at most 18 digits, so that the index always fits a BIGINT.
+PINNED_HEAD_PATTERN = r"^[0-9]{1,18}:[0-9a-f]{64}$"
+
+
+@dataclass(frozen=True, slots=True)
+class PinnedHead:
+    """A seal an auditor saved earlier (``head`` of a report, or a proof's seal): the log must
+    still hold seal ``seal_index`` with hash ``seal_hash``, or it was cut at one end."""
+
+    seal_index: int
+    seal_hash: str
+
+    @classmethod
+    def parse(cls, text: str) -> PinnedHead:
+        """``INDEX:HASH``, as ``declare-once audit verify --pinned-head`` takes it."""
+        text = text.strip().lower()
+        if not re.fullmatch(PINNED_HEAD_PATTERN, text):
+            raise ValueError(
+                "a pinned head is SEAL_INDEX:SEAL_HASH (up to 18 digits, then 64 hex digits)"
+            )
+        index, _, digest = text.partition(":")
+        return cls(int(index), digest)
+
+
+def archive_anchor_record(archive: Any) -> dict[str, Any]:
+    """The signed anchor of an ``audit_archives`` row, as an export header carries it."""
+    return {
+        "kind": "archive",
+        "seal_index": archive.last_seal,
+        "seal_hash": archive.last_seal_hash,
+        "leaf_end": archive.leaf_end,
+        "signed_at": archive.anchor_signed_at,
+        "key_id": archive.anchor_key_id,
+        "signature": archive.anchor_signature,
+    }
 
 
 @dataclass(slots=True)
@@ -154,6 +236,7 @@ class Report:
     anchor: Anchor | None = None
     head: dict[str, Any] | None = None
     truncated: bool = False
+    pinned: PinnedHead | None = None
 
     @property
     def first(self) -> Problem | None:
@@ -168,16 +251,13 @@ class Report:
             "first_problem": self.first.as_dict() if self.first else None,
             "problems": [p.as_dict() for p in self.problems],
             "problems_truncated": self.truncated,
-            "anchor": (
-                {
-                    "seal_index": self.anchor.seal_index,
-                    "seal_hash": self.anchor.seal_hash,
-                    "leaf_end": self.anchor.leaf_end,
-                }
-                if self.anchor
+            "anchor": self.anchor.as_dict() if self.anchor else None,
+            "head": self.head,
+            "pinned_head": (
+                {"seal_index": self.pinned.seal_index, "seal_hash": self.pinned.seal_hash}
+                if self.pinned
                 else None
             ),
-            "head": self.head,
         }
 
 
@@ -193,14 +273,78 @@ class Verifier:
         public_keys: Mapping[str, Ed25519PublicKey],
         *,
         anchor: Anchor | None = None,
+        pinned: PinnedHead | None = None,
         max_problems: int = 100,
     ) -> None:
         self._keys = public_keys
-        self.report = Report(anchor=anchor)
+        self._retired: Mapping[str, str] = getattr(public_keys, "retired_at", {})
+        self.report = Report(anchor=anchor, pinned=pinned)
         self._max = max_problems
         self._next_index = anchor.seal_index + 1 if anchor else 0
         self._next_leaf = anchor.leaf_end if anchor else 0
         self._prev_hash = anchor.seal_hash if anchor else GENESIS_HASH
+        self._pinned = pinned
+        self._pinned_seen = False
+        if anchor is not None:
+            self._check_anchor(anchor)
+
+    def _check_anchor(self, anchor: Anchor) -> None:
+        """An anchor counts only if signed: by the hub when it archived (``archive``), or as
+        the range's preceding seal whose own signature is checked (``seal``)."""
+        if anchor.seal is not None:
+            seal = anchor.seal
+            check = Verifier(self._keys)
+            check._check_seal(seal, None, list, linked=False)
+            for problem in check.report.problems:
+                if problem.code != Code.ROOT_MISMATCH:  # its events are not in the range
+                    self._problem(problem)
+            return
+        where = {"seal_index": anchor.seal_index, "leaf_index": anchor.leaf_end}
+        if not (anchor.signature and anchor.key_id and anchor.signed_at):
+            self._problem(
+                Problem(
+                    Code.ANCHOR_UNSIGNED,
+                    f"the anchor (seal {anchor.seal_index}) carries no signature: it cannot "
+                    "be told from a log whose oldest batches were cut",
+                    **where,
+                )
+            )
+            return
+        key = self._keys.get(anchor.key_id)
+        body = anchor_body_bytes(
+            {
+                "seal_index": anchor.seal_index,
+                "seal_hash": anchor.seal_hash,
+                "leaf_end": anchor.leaf_end,
+                "signed_at": anchor.signed_at,
+                "key_id": anchor.key_id,
+            }
+        )
+        reason = None
+        if key is None:
+            reason = f"it names key {anchor.key_id}, which is not published"
+        elif not _signature_ok(key, anchor.signature, body):
+            reason = f"its signature does not verify under key {anchor.key_id}"
+        else:
+            reason = self._retired_reason(anchor.key_id, anchor.signed_at)
+        if reason is not None:
+            self._problem(
+                Problem(
+                    Code.ANCHOR_INVALID, f"the anchor (seal {anchor.seal_index}): {reason}", **where
+                )
+            )
+
+    def _retired_reason(self, key_id: str, signed_at: str) -> str | None:
+        retired = self._retired.get(key_id)
+        if retired is None:
+            return None
+        try:
+            when = format_ts(signed_at)
+        except ValueError:
+            return f"its signing time {signed_at!r} is not a timestamp"
+        if when > retired:
+            return f"signed at {when}, after its key {key_id} was retired at {retired}"
+        return None
 
     @property
     def next_leaf(self) -> int:
@@ -295,6 +439,19 @@ class Verifier:
         self._prev_hash = sha256(seal_body_bytes(body)).hexdigest()
         self._next_index = seal.seal_index + 1
         self._next_leaf = seal.leaf_start + seal.leaf_count
+        pinned = self._pinned
+        if pinned is not None and pinned.seal_index == seal.seal_index:
+            self._pinned_seen = True
+            if pinned.seal_hash != self._prev_hash:
+                self._problem(
+                    Problem(
+                        Code.PINNED_HEAD_MISMATCH,
+                        f"seal {seal.seal_index} hashes to {self._prev_hash[:16]}..., not to "
+                        f"the pinned {pinned.seal_hash[:16]}...: the log was rewritten",
+                        leaf_index=seal.leaf_start,
+                        seal_index=seal.seal_index,
+                    )
+                )
         self.report.head = {
             "seal_index": seal.seal_index,
             "seal_hash": self._prev_hash,
@@ -345,19 +502,24 @@ class Verifier:
                     **where,
                 )
             )
-        else:
-            try:
-                key.verify(base64.b64decode(seal.signature, validate=True), body_bytes)
-            except (InvalidSignature, binascii.Error, ValueError):
-                self._problem(
-                    Problem(
-                        Code.BAD_SIGNATURE,
-                        f"seal {seal.seal_index}'s signature does not verify under key "
-                        f"{seal.key_id}",
-                        leaf_index=seal.leaf_start,
-                        **where,
-                    )
+        elif not _signature_ok(key, seal.signature, body_bytes):
+            self._problem(
+                Problem(
+                    Code.BAD_SIGNATURE,
+                    f"seal {seal.seal_index}'s signature does not verify under key {seal.key_id}",
+                    leaf_index=seal.leaf_start,
+                    **where,
                 )
+            )
+        elif self._retired and (retired := self._retired_reason(seal.key_id, seal.sealed_at)):
+            self._problem(
+                Problem(
+                    Code.KEY_RETIRED,
+                    f"seal {seal.seal_index} was {retired}",
+                    leaf_index=seal.leaf_start,
+                    **where,
+                )
+            )
         stored = seal.leaf_hashes
         if (
             stored is not None
@@ -465,6 +627,7 @@ class Verifier:
         pending, not a problem; ones that claim a sealed position lost their seal.
         ``unsealed`` adds pending events counted elsewhere."""
         self.report.unsealed += unsealed
+        self.check_pinned()
         for event in trailing:
             if event.leaf_index is None:
                 self.report.unsealed += 1
@@ -485,17 +648,92 @@ class Verifier:
                 )
         return self.report
 
+    @property
+    def pinned_seen(self) -> bool:
+        return self._pinned_seen
+
+    def check_pinned_seal(self, seal: SealItem) -> None:
+        """The pinned seal, read on its own (outside a verified range): it must hash as
+        pinned."""
+        pinned = self._pinned
+        if pinned is None:
+            return
+        self._pinned_seen = True
+        actual = sha256(seal_body_bytes(seal.body())).hexdigest()
+        if actual != pinned.seal_hash:
+            self._problem(
+                Problem(
+                    Code.PINNED_HEAD_MISMATCH,
+                    f"seal {seal.seal_index} hashes to {actual[:16]}..., not to the pinned "
+                    f"{pinned.seal_hash[:16]}...: the log was rewritten",
+                    leaf_index=seal.leaf_start,
+                    seal_index=seal.seal_index,
+                )
+            )
+
+    def check_pinned(self, *, last_seal: int | None = None) -> None:
+        """After the last seal: a pinned head the chain did not pass through means the log
+        was cut, at its tail (the pinned seal is past the end) or at its head (it lies
+        before the anchor). ``last_seal``: the stored log's last seal, when only a range was
+        verified and the pinned seal was checked on its own."""
+        pinned, anchor = self._pinned, self.report.anchor
+        if pinned is None or self._pinned_seen:
+            return
+        self._pinned_seen = True
+        end = last_seal if last_seal is not None else self._next_index - 1
+        if anchor is not None and pinned.seal_index == anchor.seal_index:
+            if pinned.seal_hash != anchor.seal_hash:
+                self._problem(
+                    Problem(
+                        Code.PINNED_HEAD_MISMATCH,
+                        f"the anchor (seal {anchor.seal_index}) has hash "
+                        f"{anchor.seal_hash[:16]}..., not the pinned {pinned.seal_hash[:16]}...",
+                        seal_index=pinned.seal_index,
+                    )
+                )
+            return
+        if anchor is not None and pinned.seal_index < anchor.seal_index:
+            detail = (
+                f"the pinned seal {pinned.seal_index} lies before this log's anchor (seal "
+                f"{anchor.seal_index}): its oldest batches are not here (verify the archive "
+                "that holds the pinned seal, or pin a newer head)"
+            )
+        elif pinned.seal_index > end:
+            detail = (
+                f"the log ends at seal {end}; the pinned seal {pinned.seal_index} is gone: "
+                "its newest seals (and their events) were removed"
+            )
+        else:
+            detail = f"the pinned seal {pinned.seal_index} is not in the chain"
+        self._problem(
+            Problem(
+                Code.PINNED_HEAD_MISSING,
+                detail,
+                leaf_index=self._next_leaf,
+                seal_index=pinned.seal_index,
+            )
+        )
+
+
+def _signature_ok(key: Ed25519PublicKey, signature: str, body: bytes) -> bool:
+    try:
+        key.verify(base64.b64decode(signature, validate=True), body)
+    except (InvalidSignature, binascii.Error, ValueError, TypeError):
+        return False
+    return True
+
 
 def verify_log(
     batches: Iterable[tuple[list[EventItem], SealItem]],
     public_keys: Mapping[str, Ed25519PublicKey],
     *,
     anchor: Anchor | None = None,
+    pinned: PinnedHead | None = None,
     trailing: Iterable[EventItem] = (),
     progress: Callable[[int], None] | None = None,
 ) -> Report:
     """Verify a log given as batches (events, seal) in chain order. Pure: no I/O."""
-    verifier = Verifier(public_keys, anchor=anchor)
+    verifier = Verifier(public_keys, anchor=anchor, pinned=pinned)
     for events, seal in batches:
         verifier.feed(events, seal)
         if progress is not None:
@@ -579,8 +817,7 @@ class JsonlLog:
                 if obj.get("format") != FORMAT:
                     raise ValueError(f"line {line_no}: unknown format {obj.get('format')!r}")
                 if obj.get("anchor"):
-                    a = obj["anchor"]
-                    self.anchor = Anchor(int(a["seal_index"]), a["seal_hash"], int(a["leaf_end"]))
+                    self.anchor = Anchor.from_record(obj["anchor"])
             else:
                 raise ValueError(f"line {line_no}: unknown line type {kind!r}")
         self.trailing = [
@@ -592,18 +829,19 @@ def verify_jsonl(
     handle: IO[bytes],
     public_keys: Mapping[str, Ed25519PublicKey],
     *,
+    pinned: PinnedHead | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> Report:
     log = JsonlLog(handle)
     verifier: Verifier | None = None
     for seqs, leaf_indexes, hashes, seal in log.hashed_batches():
         if verifier is None:
-            verifier = Verifier(public_keys, anchor=log.anchor)
+            verifier = Verifier(public_keys, anchor=log.anchor, pinned=pinned)
         verifier.feed_hashed(seqs, leaf_indexes, hashes, seal)
         if progress is not None:
             progress(log.bytes_read)
     if verifier is None:
-        verifier = Verifier(public_keys, anchor=log.anchor)
+        verifier = Verifier(public_keys, anchor=log.anchor, pinned=pinned)
     return verifier.finish(log.trailing)
 
 
@@ -618,13 +856,18 @@ def _event_item(row: Any) -> EventItem:
 
 
 async def database_anchor(session: AsyncSession) -> Anchor | None:
-    """The anchor left by retention: the last archived seal, if any."""
+    """The signed anchor left by retention: the last archived seal, if any."""
     archive = await session.scalar(
         select(AuditArchive).order_by(AuditArchive.last_seal.desc()).limit(1)
     )
-    if archive is None:
-        return None
-    return Anchor(archive.last_seal, archive.last_seal_hash, archive.leaf_end)
+    return Anchor.from_record(archive_anchor_record(archive)) if archive is not None else None
+
+
+def _seal_anchor(seal: AuditSeal) -> Anchor:
+    """A range's anchor: the seal before it, checked by its own signature."""
+    return Anchor.from_record(
+        {"kind": "seal", "seal": seal_record(seal_mapping(seal), with_leaves=False)}
+    )
 
 
 async def _seal_at(session: AsyncSession, seal_index: int) -> AuditSeal | None:
@@ -911,27 +1154,18 @@ async def verify_database(
     *,
     from_seq: int | None = None,
     to_seq: int | None = None,
+    pinned: PinnedHead | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> Report:
-    """Verify the stored log (or the batches covering ``from_seq..to_seq``), streaming."""
+    """Verify the stored log (or the batches covering ``from_seq..to_seq``), streaming.
+    ``pinned``: a seal the log must still hold with that hash (docs/audit.md, section 6)."""
     first_seal, last_seal = await _range_to_seals(session, from_seq, to_seq)
     anchor = await database_anchor(session)
     if first_seal is not None and (anchor is None or first_seal > anchor.seal_index + 1):
         previous = await _seal_at(session, first_seal - 1)
         if previous is not None:
-            anchor = Anchor(
-                previous.seal_index,
-                previous.seal_hash,
-                previous.leaf_start + previous.leaf_count,
-            )
-            # The range's anchor is only as good as that seal's own signature.
-            check = Verifier(public_keys)
-            check._check_seal(_seal_item(previous), None, list, linked=False)
-            bad = [p for p in check.report.problems if p.code != Code.ROOT_MISMATCH]
-            if bad:
-                report = Report(ok=False, problems=bad, anchor=anchor)
-                return report
-    verifier = Verifier(public_keys, anchor=anchor)
+            anchor = _seal_anchor(previous)
+    verifier = Verifier(public_keys, anchor=anchor, pinned=pinned)
     reader = await _RawReader.open(session)
     if reader is not None:
         async for seqs, leaf_indexes, hashes, seal in _raw_batches(
@@ -950,6 +1184,14 @@ async def verify_database(
     if last_seal is None and to_seq is None:
         orphans, unsealed = await trailing_events(session, verifier.next_leaf)
         return verifier.finish(orphans, unsealed=unsealed)
+    if pinned is not None and not verifier.pinned_seen:
+        # A range that does not hold the pinned seal: that seal is looked up on its own.
+        stored = await _seal_at(session, pinned.seal_index)
+        if stored is not None:
+            verifier.check_pinned_seal(_seal_item(stored))
+        else:
+            newest = await session.scalar(select(func.max(AuditSeal.seal_index)))
+            verifier.check_pinned(last_seal=newest if newest is not None else -1)
     return verifier.finish()
 
 
@@ -964,21 +1206,18 @@ async def export_lines(
     lines followed by its seal line, then the unsealed events. ``verify --file`` reads it."""
     first_seal, last_seal = await _range_to_seals(session, from_seq, to_seq)
     anchor_row: dict[str, Any] | None = None
-    archived = await database_anchor(session)
-    if first_seal is not None and (archived is None or first_seal > archived.seal_index + 1):
+    archive = await session.scalar(
+        select(AuditArchive).order_by(AuditArchive.last_seal.desc()).limit(1)
+    )
+    if first_seal is not None and (archive is None or first_seal > archive.last_seal + 1):
         previous = await _seal_at(session, first_seal - 1)
         if previous is not None:
             anchor_row = {
-                "seal_index": previous.seal_index,
-                "seal_hash": previous.seal_hash,
-                "leaf_end": previous.leaf_start + previous.leaf_count,
+                "kind": "seal",
+                "seal": seal_record(seal_mapping(previous), with_leaves=False),
             }
-    elif archived is not None:
-        anchor_row = {
-            "seal_index": archived.seal_index,
-            "seal_hash": archived.seal_hash,
-            "leaf_end": archived.leaf_end,
-        }
+    elif archive is not None:
+        anchor_row = archive_anchor_record(archive)
     yield header_line(anchor=anchor_row)
     async for seal, rows in _sealed_rows(
         session, first_seal=first_seal, last_seal=last_seal, cover_gaps=False
