@@ -7,6 +7,7 @@ none may be removed.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 import os
@@ -16,8 +17,10 @@ from typing import Any
 from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.config import Settings
+from app.errors import Forbidden
 from app.security import service as security_service
 from app.security.models import ApiClient
 from app.security.roles import Role
@@ -106,9 +109,53 @@ DEMO_PURPOSES: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 
 
+class MockControlForbidden(Forbidden):
+    status, code, title = 403, "mock_control_loopback_only", "Mock controls are loopback-only"
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (an interface to bind, or a client's address) is this machine only."""
+    if host.strip("[]").lower() == "localhost":
+        return True
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False  # any other name may resolve to a public interface
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped.is_loopback
+    return address.is_loopback
+
+
+class LoopbackControls:
+    """A mounted mock whose control paths (``/__faults``, ``/__stats``, ``/__tokens``) answer
+    loopback clients only: from elsewhere they would let anyone fail the hub's sources or
+    read their traffic. ``serve --demo`` binds loopback only; this holds behind any server."""
+
+    def __init__(self, mock: ASGIApp) -> None:
+        self.mock = mock
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and _is_control_path(scope):
+            client = scope.get("client")
+            if client is None or not is_loopback(str(client[0])):
+                raise MockControlForbidden(
+                    "The demo's mock control endpoints answer loopback clients only."
+                )
+        await self.mock(scope, receive, send)
+
+
+def _is_control_path(scope: Scope) -> bool:
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "")
+    if root and path.startswith(root):
+        path = path[len(root) :] or "/"
+    return path.startswith("/__")
+
+
 def mount_sources(app: FastAPI) -> None:
     """Mount the four mock systems on the hub under /mock/{system}; the hub's connectors
-    reach them in process (no socket), and a newcomer can curl them at the same URLs."""
+    reach them in process (no socket), and a newcomer can curl them at the same URLs. Their
+    control endpoints answer loopback clients only (:class:`LoopbackControls`)."""
     from connectors.mocks import SYSTEMS, MockSettings, create_mock_app
 
     settings: Settings = app.state.settings
@@ -118,7 +165,7 @@ def mount_sources(app: FastAPI) -> None:
     for system in SYSTEMS:
         mock = create_mock_app(system, mock_settings)
         app.state.demo_mocks[system] = mock
-        app.mount(f"{DEMO_MOCK_PREFIX}/{system}", mock)
+        app.mount(f"{DEMO_MOCK_PREFIX}/{system}", LoopbackControls(mock))
         app.state.connectors.serve_in_process(
             f"{settings.base_url}{DEMO_MOCK_PREFIX}/{system}", mock
         )
@@ -217,6 +264,10 @@ async def demo_sources(
     ]
     async with sessionmaker() as session:
         await security_service.replace_access_rights(session, dictionary, consumer, rights)
+        # The demo consumer stands for every agency, so it handles every shipped procedure.
+        await security_service.replace_procedure_grants(
+            session, dictionary, consumer, sorted(dictionary.procedures)
+        )
     purposes = [
         {
             "purpose": purpose,

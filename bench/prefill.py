@@ -29,9 +29,12 @@ sys.path.insert(0, str(ROOT))
 
 from app import migrate  # noqa: E402
 from app.config import Settings  # noqa: E402
+from app.consent.approval import APPROVAL_CLAIM, consent_hash  # noqa: E402
+from app.consent.schemas import ConsentCreate  # noqa: E402
 from app.exchange.service import ProcedureGrant, PullContext, pull_record  # noqa: E402
 from app.main import create_app  # noqa: E402
 from app.security import service as security_service  # noqa: E402
+from app.security.citizen import issue_citizen_token  # noqa: E402
 from app.security.roles import ClientPrincipal, Role  # noqa: E402
 from tests.mock_servers import MockServers  # noqa: E402
 
@@ -63,28 +66,32 @@ async def _client(app: Any, role: Role, name: str) -> tuple[ClientPrincipal, str
     return principal, plaintext
 
 
-async def _consent(http: httpx.AsyncClient, headers: dict[str, str], subject: str) -> None:
+async def _consent(
+    http: httpx.AsyncClient, headers: dict[str, str], subject: str, app: Any, client_id: str
+) -> None:
+    """Record the subject's consent with their signed approval (mock eID issuer): ACTIVE."""
     now = datetime.now(UTC)
-    answer = await http.post(
-        "/v1/consents",
-        headers=headers,
-        json={
-            "subject": subject,
-            "purpose": PROCEDURE,
-            "scope": [
-                {
-                    "record_type": "Taxpayer",
-                    "fields": ["tax_code", "taxpayer_status", "tax_office_code"],
-                }
-            ],
-            "validity": {
-                "start": (now - timedelta(minutes=1)).isoformat(),
-                "expiry": (now + timedelta(days=1)).isoformat(),
-            },
-            "fetch_type": "ONE_TIME",
-            "capture": {"channel": "counter", "captured_at": now.isoformat()},
+    body: dict[str, Any] = {
+        "subject": subject,
+        "purpose": PROCEDURE,
+        "scope": [
+            {
+                "record_type": "Taxpayer",
+                "fields": ["tax_code", "taxpayer_status", "tax_office_code"],
+            }
+        ],
+        "validity": {
+            "start": (now - timedelta(minutes=1)).isoformat(),
+            "expiry": (now + timedelta(days=1)).isoformat(),
         },
+        "fetch_type": "ONE_TIME",
+        "capture": {"channel": "counter", "captured_at": now.isoformat()},
+    }
+    digest = consent_hash(client_id, ConsentCreate.model_validate(body))
+    body["citizen_approval"] = issue_citizen_token(
+        app.state.settings, subject, ttl_seconds=600, extra_claims={APPROVAL_CLAIM: digest}
     )
+    answer = await http.post("/v1/consents", headers=headers, json=body)
     answer.raise_for_status()
 
 
@@ -97,6 +104,10 @@ async def run(mocks: MockServers, data_dir: Path) -> None:
         async with httpx.AsyncClient(transport=transport, base_url="http://hub") as http:
             _, integrator_key = await _client(app, Role.integrator, "bench-integrator")
             consumer, consumer_key = await _client(app, Role.consumer, "bench-consumer")
+            async with app.state.sessionmaker() as session:
+                await security_service.replace_procedure_grants(
+                    session, app.state.dictionary, consumer.client_id, [PROCEDURE]
+                )
             for system, record_types in RECORD_TYPES.items():
                 answer = await http.post(
                     "/v1/connectors",
@@ -141,7 +152,7 @@ async def run(mocks: MockServers, data_dir: Path) -> None:
             prefill_times = []
             satisfied = []
             for subject in citizens:
-                await _consent(http, headers, subject)
+                await _consent(http, headers, subject, app, consumer.client_id)
                 opened = await http.post(
                     "/v1/filings",
                     headers=headers,

@@ -27,6 +27,7 @@ class EventKind:
     KEY_ISSUED = "admin.key_issued"
     KEY_REVOKED = "admin.key_revoked"
     ACCESS_RIGHTS_CHANGED = "admin.access_rights_changed"
+    PROCEDURE_GRANTS_CHANGED = "admin.procedure_grants_changed"
     DICTIONARY_PUBLISHED = "admin.dictionary_published"
     DICTIONARY_STATUS_CHANGED = "admin.dictionary_status_changed"
     DICTIONARY_COMPATIBILITY_CHANGED = "admin.dictionary_compatibility_changed"

@@ -131,25 +131,49 @@ async def record_consent(
     officer_id: OfficerId,
 ) -> ConsentOut:
     """Record, on the applicant's behalf, the consent they gave on the portal or at the
-    counter. The calling client is the data consumer. `status` ACTIVE (the default) when the
-    applicant has already confirmed; PENDING to have the citizen approve it in their own
-    view. Every problem is listed (`invalid_consent`, with `invalid_citizen_id`,
+    counter. The calling client is the data consumer. The consent is PENDING until the
+    citizen approves it (`POST /v1/me/consents/{id}/approve`), unless `citizen_approval`
+    carries their signed approval of exactly these terms: then it is ACTIVE at once. An
+    approval that does not match (another citizen, another consent hash, expired, not from
+    the eID issuer) is 403 `consent_approval_invalid` and nothing is recorded. Every problem
+    of the consent itself is listed (`invalid_consent`, with `invalid_citizen_id`,
     `unknown_record_type`, `unknown_field`, `invalid_validity`, `validity_too_long`,
     `invalid_fetch_limits` ... per item)."""
-    consent = await service.record_consent(
-        session, dictionary, consumer, body, officer_id=officer_id
+    recorded = await service.record_consent(
+        session,
+        dictionary,
+        consumer,
+        body,
+        officer_id=officer_id,
+        verifier=request.app.state.citizen_verifier,
     )
+    consent = recorded.consent
+    request_id = getattr(request.state, "request_id", None)
     await record_change(
         request,
         service.change_entry(
             consent,
             "NONE",
             actor="consumer",
+            to=ConsentStatus.PENDING.value,
             client=consumer,
             officer_id=officer_id,
-            request_id=getattr(request.state, "request_id", None),
+            request_id=request_id,
         ),
     )
+    if recorded.approved:
+        await record_change(
+            request,
+            service.change_entry(
+                consent,
+                ConsentStatus.PENDING.value,
+                actor="citizen",
+                client=consumer,
+                officer_id=officer_id,
+                request_id=request_id,
+                approval={"by": "signed_approval"},
+            ),
+        )
     return consent_out(consent)
 
 

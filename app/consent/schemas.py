@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -67,10 +67,14 @@ class ConsentCreate(BaseModel):
     )
     period: Period | None = Field(default=None, description="PERIODIC only.")
     capture: CaptureEvidence
-    status: Literal[ConsentStatus.ACTIVE, ConsentStatus.PENDING] = Field(
-        default=ConsentStatus.ACTIVE,
-        description="ACTIVE when the applicant has already confirmed (portal, counter); "
-        "PENDING to have the citizen approve it at POST /v1/me/consents/{id}/approve.",
+    citizen_approval: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=8192,
+        description="The citizen's signed approval: an eID token of the trusted issuer whose "
+        "`sub` is `subject` and whose `consent_sha256` claim is the consent's hash "
+        "(docs/consent-receipt.md). With it the consent is ACTIVE at once; without it, "
+        "PENDING until the citizen approves it at POST /v1/me/consents/{id}/approve.",
     )
     language: str = Field(default="vi", pattern=r"^[a-z]{2}(-[A-Z]{2})?$")
 

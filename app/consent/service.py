@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -18,9 +19,11 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.events import AuditEntry, AuditSink, EventKind, Outcome
+from app.consent.approval import verify_approval
 from app.consent.models import Consent, ConsentStatus, FetchType
 from app.consent.schemas import ConsentCreate
 from app.errors import Conflict, NotFound, Unprocessable
+from app.security.citizen import CitizenTokenVerifier
 from app.security.roles import ClientPrincipal
 from app.security.schemas import PURPOSE_PATTERN
 from dictionary import Dictionary
@@ -158,6 +161,14 @@ def check_consent_request(
     return problems
 
 
+@dataclass(frozen=True, slots=True)
+class RecordedConsent:
+    """A consent as recorded, and whether it came with the citizen's signed approval."""
+
+    consent: Consent
+    approved: bool
+
+
 async def record_consent(
     session: AsyncSession,
     dictionary: Dictionary,
@@ -165,13 +176,24 @@ async def record_consent(
     body: ConsentCreate,
     *,
     officer_id: str | None,
+    verifier: CitizenTokenVerifier,
     now: datetime | None = None,
-) -> Consent:
-    """Record a consent the applicant gave, refusing (every problem listed) a bad one."""
+) -> RecordedConsent:
+    """Record a consent the applicant gave, refusing (every problem listed) a bad one.
+
+    It is PENDING, for the citizen to approve, unless it carries the citizen's signed
+    approval of exactly these terms; then it is ACTIVE. A client alone never activates one.
+    """
     now = now or utcnow()
     problems = check_consent_request(dictionary, body, now)
     if problems:
         raise Unprocessable("The consent is not valid.", code="invalid_consent", errors=problems)
+    approved = body.citizen_approval is not None
+    if body.citizen_approval is not None:
+        verify_approval(
+            verifier, body.citizen_approval, client_id=principal.client_id, body=body
+        )
+    status = ConsentStatus.ACTIVE if approved else ConsentStatus.PENDING
     periodic = body.fetch_type == FetchType.PERIODIC
     consent = Consent(
         id=str(uuid.uuid4()),
@@ -184,7 +206,7 @@ async def record_consent(
             {"record_type": item.record_type, "fields": list(dict.fromkeys(item.fields))}
             for item in body.scope
         ],
-        status=body.status.value,
+        status=status.value,
         valid_from=as_utc(body.validity.start) if body.validity.start else now,
         valid_until=as_utc(body.validity.expiry),
         fetch_type=body.fetch_type.value,
@@ -199,11 +221,11 @@ async def record_consent(
         language=body.language,
         created_at=now,
         updated_at=now,
-        activated_at=now if body.status == ConsentStatus.ACTIVE else None,
+        activated_at=now if approved else None,
     )
     session.add(consent)
     await session.commit()
-    return consent
+    return RecordedConsent(consent, approved)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -248,9 +270,11 @@ def change_entry(
     previous: str,
     *,
     actor: str,
+    to: str | None = None,
     client: ClientPrincipal | None = None,
     officer_id: str | None = None,
     request_id: str | None = None,
+    approval: dict[str, Any] | None = None,
 ) -> AuditEntry:
     """The access-log event of a state change, with the subject set so the citizen sees it."""
     return AuditEntry(
@@ -265,10 +289,11 @@ def change_entry(
         details={
             "consent_id": consent.id,
             "from": previous,
-            "to": consent.status,
+            "to": to or consent.status,
             "actor": actor,
             "reason": consent.end_reason,
             "scope": consent.scope,
+            **({"approval": approval} if approval else {}),
         },
     )
 

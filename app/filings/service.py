@@ -18,7 +18,9 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import Conflict, NotFound, Unprocessable
+from app.filings.errors import ProcedureNotGranted
 from app.filings.models import CorrectionRequest, Filing, FilingResult
+from app.security import service as security_service
 from app.security.roles import ClientPrincipal
 from dictionary import Dictionary
 from dictionary.formats import is_citizen_id
@@ -145,11 +147,26 @@ def require_editable(filing: Filing) -> None:
 # Reading
 
 
+async def require_procedure_grant(session: AsyncSession, client_id: str, procedure: str) -> None:
+    """Refuse a client whose agency is not granted ``procedure``, read afresh every time."""
+    if not await security_service.is_procedure_granted(session, client_id, procedure):
+        raise ProcedureNotGranted(
+            f"This client is not granted procedure {procedure!r}; an admin grants it at "
+            "PUT /v1/clients/{id}/procedure-grants.",
+            extra={"procedure": procedure},
+        )
+
+
 async def get_filing(session: AsyncSession, filing_id: str, client_id: str) -> Filing:
-    """The filing, if ``client_id`` opened it: another client gets the same 404 as a stranger."""
+    """The filing, if ``client_id`` opened it and is still granted its procedure.
+
+    Another client gets the same 404 as a stranger; the client that opened it gets
+    ``procedure_not_granted`` once its grant is removed.
+    """
     filing = await session.get(Filing, filing_id, populate_existing=True)
     if filing is None or filing.client_id != client_id:
         raise FilingNotFound(f"No filing {filing_id!r}.")
+    await require_procedure_grant(session, client_id, filing.procedure)
     return filing
 
 
@@ -227,6 +244,7 @@ async def open_filing(
     applicant_id: str,
     on_behalf_of: str | None,
 ) -> Filing:
+    await require_procedure_grant(session, principal.client_id, procedure.code)
     check_citizen_id(applicant_id, "/applicant_id")
     if on_behalf_of is not None:
         check_citizen_id(on_behalf_of, "/on_behalf_of")

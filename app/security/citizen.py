@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import jwt
 from cryptography.hazmat.primitives import serialization
@@ -46,8 +47,16 @@ def issuer_public_key(settings: Settings) -> Ed25519PublicKey:
     return _mock_issuer_key(settings).public_key()
 
 
-def issue_citizen_token(settings: Settings, citizen_id: str, ttl_seconds: int = 8 * 3600) -> str:
-    """A token from the mock eID issuer (demo and tests only; production never issues)."""
+def issue_citizen_token(
+    settings: Settings,
+    citizen_id: str,
+    ttl_seconds: int = 8 * 3600,
+    extra_claims: dict[str, Any] | None = None,
+) -> str:
+    """A token from the mock eID issuer (demo and tests only; production never issues).
+
+    ``extra_claims`` adds claims, such as the consent hash of a signed consent approval.
+    """
     if settings.eid_public_key_pem:
         raise RuntimeError("a real eID issuer is configured; the hub does not issue its tokens")
     now = int(time.time())
@@ -58,6 +67,7 @@ def issue_citizen_token(settings: Settings, citizen_id: str, ttl_seconds: int = 
         "iat": now,
         "exp": now + ttl_seconds,
         "jti": f"{now:x}-{citizen_id[-4:]}",
+        **(extra_claims or {}),
     }
     return jwt.encode(claims, _mock_issuer_key(settings), algorithm=ALGORITHM)
 
@@ -71,6 +81,14 @@ class CitizenTokenVerifier:
         self._audience = settings.eid_audience
 
     def verify(self, token: str) -> CitizenPrincipal:
+        claims = self.verified_claims(token)
+        jti = claims.get("jti")
+        return CitizenPrincipal(
+            citizen_id=claims["sub"], token_id=jti if isinstance(jti, str) else None
+        )
+
+    def verified_claims(self, token: str) -> dict[str, Any]:
+        """Every claim of a token whose signature, issuer, audience, expiry and subject hold."""
         try:
             claims = jwt.decode(
                 token,
@@ -91,5 +109,4 @@ class CitizenTokenVerifier:
         subject = claims.get("sub")
         if not isinstance(subject, str) or not subject.isdigit() or len(subject) != 12:
             raise Unauthenticated("The eID token names no citizen.", code="invalid_citizen_token")
-        jti = claims.get("jti")
-        return CitizenPrincipal(citizen_id=subject, token_id=jti if isinstance(jti, str) else None)
+        return dict(claims)

@@ -1,11 +1,11 @@
-"""Tables of the security domain: API clients, their keys and their access rights."""
+"""Tables of the security domain: API clients, their keys, access rights and procedure grants."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base
@@ -49,4 +49,20 @@ class AccessRight(Base):
     fields: Mapped[list[Any]]
     purposes: Mapped[list[Any]]
     legal_basis: Mapped[str | None] = mapped_column(Text, default=None)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ProcedureGrant(Base):
+    """One procedure a client's agency handles: it may open and work filings of it.
+
+    A filing's pulls are authorised by the procedure's components, not by the access rights,
+    so without this list any consumer could pull a procedure's state-held fields.
+    """
+
+    __tablename__ = "procedure_grants"
+    __table_args__ = (UniqueConstraint("client_id", "procedure"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    client_id: Mapped[str] = mapped_column(ForeignKey("api_clients.id"), index=True)
+    procedure: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

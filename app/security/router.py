@@ -22,6 +22,8 @@ from app.security.schemas import (
     ClientOut,
     KeyCreated,
     KeyOut,
+    ProcedureGrantsIn,
+    ProcedureGrantsOut,
 )
 
 router = APIRouter(prefix="/v1/clients", tags=["clients"], route_class=HubRoute)
@@ -37,7 +39,9 @@ def _key_out(key: ApiKey) -> KeyOut:
     )
 
 
-def _client_out(client: ApiClient, keys: list[ApiKey]) -> ClientOut:
+def _client_out(
+    client: ApiClient, keys: list[ApiKey], procedures: list[str] | None = None
+) -> ClientOut:
     return ClientOut(
         id=client.id,
         name=client.name,
@@ -46,6 +50,7 @@ def _client_out(client: ApiClient, keys: list[ApiKey]) -> ClientOut:
         created_at=client.created_at,
         disabled_at=client.disabled_at,
         keys=[_key_out(k) for k in keys],
+        procedures=procedures or [],
     )
 
 
@@ -89,15 +94,23 @@ async def create_client(
 
 @router.get("", summary="List API clients", responses=problem_responses(401, 403))
 async def list_clients(admin: AdminClient, session: SessionDep) -> list[ClientOut]:
-    """Every client with its roles and keys (prefixes and usage only, never the keys)."""
-    return [_client_out(c, k) for c, k in await service.list_clients(session)]
+    """Every client with its roles, keys (prefixes and usage only, never the keys) and
+    procedure grants."""
+    return [
+        _client_out(c, k, await service.procedure_grants_of(session, c.id))
+        for c, k in await service.list_clients(session)
+    ]
 
 
 @router.get("/{client_id}", summary="Get an API client", responses=problem_responses(401, 403, 404))
 async def get_client(client_id: str, admin: AdminClient, session: SessionDep) -> ClientOut:
-    """One client with its keys."""
+    """One client with its keys and the procedures it may file (its procedure grants)."""
     client = await service.get_client(session, client_id)
-    return _client_out(client, await service.keys_of(session, client_id))
+    return _client_out(
+        client,
+        await service.keys_of(session, client_id),
+        await service.procedure_grants_of(session, client_id),
+    )
 
 
 @router.post(
@@ -183,3 +196,49 @@ async def get_access_rights(
     """The client's current access list."""
     await service.get_client(session, client_id)
     return _rights_out(client_id, await service.access_rights_of(session, client_id))
+
+
+@router.put(
+    "/{client_id}/procedure-grants",
+    summary="Replace a client's procedure grants",
+    operation_id="set_procedure_grants",
+    response_model=ProcedureGrantsOut,
+    responses=problem_responses(400, 401, 403, 404, 422),
+)
+async def put_procedure_grants(
+    client_id: str,
+    body: ProcedureGrantsIn,
+    request: Request,
+    admin: AdminClient,
+    session: SessionDep,
+    dictionary: DictionaryDep,
+) -> ProcedureGrantsOut:
+    """The procedures whose filings the client may open, prefill, fill, submit, decide and
+    dispute; any other answers 403 `procedure_not_granted` from the next request on. Codes
+    the catalogue does not have are refused, every one listed (`invalid_procedure_grants`)."""
+    procedures = await service.replace_procedure_grants(
+        session, dictionary, client_id, body.procedures
+    )
+    await record_admin_action(
+        request,
+        admin,
+        EventKind.PROCEDURE_GRANTS_CHANGED,
+        details={"client": client_id, "procedures": procedures},
+    )
+    return ProcedureGrantsOut(client_id=client_id, procedures=procedures)
+
+
+@router.get(
+    "/{client_id}/procedure-grants",
+    summary="Get a client's procedure grants",
+    operation_id="get_procedure_grants",
+    response_model=ProcedureGrantsOut,
+    responses=problem_responses(401, 403, 404),
+)
+async def get_procedure_grants(
+    client_id: str, admin: AdminClient, session: SessionDep
+) -> ProcedureGrantsOut:
+    """The procedures the client may file."""
+    await service.get_client(session, client_id)
+    procedures = await service.procedure_grants_of(session, client_id)
+    return ProcedureGrantsOut(client_id=client_id, procedures=procedures)

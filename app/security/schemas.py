@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -35,6 +36,10 @@ class ClientOut(BaseModel):
     created_at: datetime
     disabled_at: datetime | None
     keys: list[KeyOut]
+    procedures: list[str] = Field(
+        default_factory=list,
+        description="The procedures the client may open and work filings of (procedure grants).",
+    )
 
 
 class ClientCreated(ClientOut):
@@ -70,3 +75,18 @@ class AccessRightsIn(BaseModel):
 class AccessRightsOut(BaseModel):
     client_id: str
     rights: list[AccessRightIn]
+
+
+class ProcedureGrantsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    procedures: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(
+        max_length=1000,
+        description="Procedure codes (GET /v1/procedures) whose filings the client may open, "
+        "prefill, fill, submit, decide and dispute. Replaces the whole list.",
+    )
+
+
+class ProcedureGrantsOut(BaseModel):
+    client_id: str
+    procedures: list[str] = Field(description="Granted procedure codes, sorted, each once.")

@@ -1,4 +1,4 @@
-"""Clients, keys and access rights: the logic, with no HTTP in it."""
+"""Clients, keys, access rights and procedure grants: the logic, with no HTTP in it."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.errors import Conflict, NotFound, Unauthenticated, Unprocessable
 from app.security import keys
-from app.security.models import AccessRight, ApiClient, ApiKey
+from app.security.models import AccessRight, ApiClient, ApiKey, ProcedureGrant
 from app.security.roles import ClientPrincipal, Role
 from app.security.schemas import PURPOSE_PATTERN, AccessRightIn
 from dictionary import Dictionary
@@ -177,6 +177,60 @@ async def access_rights_of(session: AsyncSession, client_id: str) -> list[Access
         select(AccessRight).where(AccessRight.client_id == client_id).order_by(AccessRight.id)
     )
     return list(result.all())
+
+
+def check_procedure_grants(dictionary: Dictionary, procedures: Sequence[str]) -> None:
+    """Refuse, listing every one, grants of procedures the catalogue does not have."""
+    problems = [
+        {
+            "path": f"/procedures/{index}",
+            "code": "unknown_procedure",
+            "message": f"The catalogue has no procedure {code!r}.",
+        }
+        for index, code in enumerate(procedures)
+        if code not in dictionary.procedures
+    ]
+    if problems:
+        raise Unprocessable(
+            "The procedure grants name procedures the catalogue does not have.",
+            code="invalid_procedure_grants",
+            errors=problems,
+        )
+
+
+async def replace_procedure_grants(
+    session: AsyncSession, dictionary: Dictionary, client_id: str, procedures: Sequence[str]
+) -> list[str]:
+    """Set the procedures the client may file; returns them in order, each once."""
+    await get_client(session, client_id)
+    check_procedure_grants(dictionary, procedures)
+    await session.execute(delete(ProcedureGrant).where(ProcedureGrant.client_id == client_id))
+    now = utcnow()
+    granted = sorted(set(procedures))
+    session.add_all(
+        ProcedureGrant(client_id=client_id, procedure=code, created_at=now) for code in granted
+    )
+    await session.commit()
+    return granted
+
+
+async def procedure_grants_of(session: AsyncSession, client_id: str) -> list[str]:
+    result = await session.scalars(
+        select(ProcedureGrant.procedure)
+        .where(ProcedureGrant.client_id == client_id)
+        .order_by(ProcedureGrant.procedure)
+    )
+    return list(result.all())
+
+
+async def is_procedure_granted(session: AsyncSession, client_id: str, procedure: str) -> bool:
+    """Read on every filing request, never cached: a grant removed holds from the next one."""
+    found = await session.scalar(
+        select(ProcedureGrant.id).where(
+            ProcedureGrant.client_id == client_id, ProcedureGrant.procedure == procedure
+        )
+    )
+    return found is not None
 
 
 class SingleFlight(Generic[K, T]):

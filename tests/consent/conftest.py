@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import ApiCredentials, MakeClient
+from app.config import Settings
+from tests.conftest import MakeClient
+from tests.consent.helpers import Consumer
 
 
 @pytest.fixture
-async def consumer(make_api_client: MakeClient) -> ApiCredentials:
-    return await make_api_client("consumer", agency="Commune People's Committee, Ba Dinh")
+async def consumer(make_api_client: MakeClient, settings: Settings) -> Consumer:
+    made = await make_api_client("consumer", agency="Commune People's Committee, Ba Dinh")
+    return Consumer(made.client_id, made.api_key, made.roles, settings=settings)

@@ -11,8 +11,8 @@ from fastapi import FastAPI
 
 from app.consent.basis import Basis, ConsentCheck, ConsentRefused, NoBasis, check_consent
 from app.errors import HubError
-from tests.conftest import ApiCredentials, MakeClient
-from tests.consent.helpers import CITIZEN, PURPOSE, citizen_headers, decide, iso, record
+from tests.conftest import MakeClient
+from tests.consent.helpers import CITIZEN, PURPOSE, Consumer, citizen_headers, decide, iso, record
 
 LEGAL = "Decree 278/2025/ND-CP, Art. 12"
 
@@ -24,21 +24,19 @@ async def refusal_code(coroutine: object) -> str:
     return caught.value.code
 
 
-async def test_a_legal_basis_needs_no_consent(app: FastAPI, consumer: ApiCredentials) -> None:
+async def test_a_legal_basis_needs_no_consent(app: FastAPI, consumer: Consumer) -> None:
     basis = await decide(app, consumer, legal_basis=LEGAL)
     assert basis == Basis(kind="legal", reference=LEGAL)
 
 
-async def test_without_any_consent_there_is_no_basis(
-    app: FastAPI, consumer: ApiCredentials
-) -> None:
+async def test_without_any_consent_there_is_no_basis(app: FastAPI, consumer: Consumer) -> None:
     with pytest.raises(NoBasis) as caught:
         await decide(app, consumer)
     assert caught.value.code == "no_basis"
 
 
 async def test_an_active_consent_is_the_basis_and_each_use_is_counted(
-    app: FastAPI, client: httpx.AsyncClient, consumer: ApiCredentials
+    app: FastAPI, client: httpx.AsyncClient, consumer: Consumer
 ) -> None:
     consent = await record(
         client, consumer, fetch_type="PERIODIC", max_uses_per_period=5, period="day"
@@ -54,7 +52,7 @@ async def test_an_active_consent_is_the_basis_and_each_use_is_counted(
 
 
 async def test_a_one_time_consent_blocks_the_second_use(
-    app: FastAPI, client: httpx.AsyncClient, consumer: ApiCredentials
+    app: FastAPI, client: httpx.AsyncClient, consumer: Consumer
 ) -> None:
     await record(client, consumer)
     assert (await decide(app, consumer)).kind == "consent"
@@ -62,7 +60,7 @@ async def test_a_one_time_consent_blocks_the_second_use(
 
 
 async def test_two_concurrent_uses_spend_a_one_time_consent_only_once(
-    app: FastAPI, client: httpx.AsyncClient, consumer: ApiCredentials
+    app: FastAPI, client: httpx.AsyncClient, consumer: Consumer
 ) -> None:
     consent = await record(client, consumer)
     results = await asyncio.gather(
@@ -77,7 +75,7 @@ async def test_two_concurrent_uses_spend_a_one_time_consent_only_once(
 
 
 async def test_a_periodic_consent_allows_its_maximum_per_period_and_renews_with_the_period(
-    app: FastAPI, client: httpx.AsyncClient, consumer: ApiCredentials
+    app: FastAPI, client: httpx.AsyncClient, consumer: Consumer
 ) -> None:
     await record(client, consumer, fetch_type="PERIODIC", max_uses_per_period=2, period="day")
     today = datetime.now(UTC)
@@ -89,7 +87,7 @@ async def test_a_periodic_consent_allows_its_maximum_per_period_and_renews_with_
 
 
 async def test_a_revoked_consent_blocks_the_next_decision_at_once(
-    app: FastAPI, client: httpx.AsyncClient, consumer: ApiCredentials
+    app: FastAPI, client: httpx.AsyncClient, consumer: Consumer
 ) -> None:
     consent = await record(
         client, consumer, fetch_type="PERIODIC", max_uses_per_period=100, period="month"
@@ -105,7 +103,7 @@ async def test_a_revoked_consent_blocks_the_next_decision_at_once(
 
 
 async def test_an_expired_consent_blocks_and_is_marked_expired(
-    app: FastAPI, client: httpx.AsyncClient, consumer: ApiCredentials
+    app: FastAPI, client: httpx.AsyncClient, consumer: Consumer
 ) -> None:
     consent = await record(
         client, consumer, fetch_type="PERIODIC", max_uses_per_period=9, period="day"
@@ -118,7 +116,7 @@ async def test_an_expired_consent_blocks_and_is_marked_expired(
 
 
 async def test_a_consent_for_procedure_a_gives_nothing_for_procedure_b(
-    app: FastAPI, client: httpx.AsyncClient, consumer: ApiCredentials
+    app: FastAPI, client: httpx.AsyncClient, consumer: Consumer
 ) -> None:
     await record(client, consumer, purpose="birth-registration")
     code = await refusal_code(decide(app, consumer, purpose="permanent-residence-registration"))
@@ -127,7 +125,7 @@ async def test_a_consent_for_procedure_a_gives_nothing_for_procedure_b(
 
 
 async def test_a_field_or_record_type_outside_the_scope_is_refused(
-    app: FastAPI, client: httpx.AsyncClient, consumer: ApiCredentials
+    app: FastAPI, client: httpx.AsyncClient, consumer: Consumer
 ) -> None:
     await record(client, consumer)
     with pytest.raises(ConsentRefused) as caught:
@@ -143,7 +141,7 @@ async def test_a_field_or_record_type_outside_the_scope_is_refused(
 
 
 async def test_another_clients_consent_is_no_basis_for_this_client(
-    app: FastAPI, client: httpx.AsyncClient, consumer: ApiCredentials, make_api_client: MakeClient
+    app: FastAPI, client: httpx.AsyncClient, consumer: Consumer, make_api_client: MakeClient
 ) -> None:
     await record(client, consumer)
     other = await make_api_client("consumer")
@@ -151,7 +149,7 @@ async def test_another_clients_consent_is_no_basis_for_this_client(
 
 
 async def test_the_most_informative_refusal_is_reported(
-    app: FastAPI, client: httpx.AsyncClient, consumer: ApiCredentials
+    app: FastAPI, client: httpx.AsyncClient, consumer: Consumer
 ) -> None:
     await record(client, consumer, purpose="death-registration")
     revoked = await record(client, consumer)
@@ -167,9 +165,9 @@ async def test_the_most_informative_refusal_is_reported(
 
 
 async def test_a_pending_consent_allows_nothing_until_the_citizen_approves_it(
-    app: FastAPI, client: httpx.AsyncClient, consumer: ApiCredentials
+    app: FastAPI, client: httpx.AsyncClient, consumer: Consumer
 ) -> None:
-    consent = await record(client, consumer, status="PENDING")
+    consent = await record(client, consumer, approve=False)
     assert consent["status"] == "PENDING"
     assert await refusal_code(decide(app, consumer)) == "consent_not_active"
     settings = app.state.settings
@@ -182,7 +180,7 @@ async def test_a_pending_consent_allows_nothing_until_the_citizen_approves_it(
 
 
 async def test_check_consent_reads_without_spending(
-    app: FastAPI, client: httpx.AsyncClient, consumer: ApiCredentials
+    app: FastAPI, client: httpx.AsyncClient, consumer: Consumer
 ) -> None:
     async def check(fields: list[str]) -> ConsentCheck:
         async with app.state.sessionmaker() as session:
@@ -209,7 +207,7 @@ async def test_check_consent_reads_without_spending(
 
 
 async def test_a_consent_not_yet_started_allows_nothing(
-    app: FastAPI, client: httpx.AsyncClient, consumer: ApiCredentials
+    app: FastAPI, client: httpx.AsyncClient, consumer: Consumer
 ) -> None:
     later = datetime.now(UTC) + timedelta(days=2)
     await record(

@@ -8,19 +8,18 @@ from fastapi import FastAPI
 
 from app.config import Settings
 from app.errors import HubError
-from tests.conftest import ApiCredentials
-from tests.consent.helpers import CITIZEN, OTHER_CITIZEN, citizen_headers, decide, record
+from tests.consent.helpers import CITIZEN, OTHER_CITIZEN, Consumer, citizen_headers, decide, record
 
 
 async def test_a_citizen_lists_their_own_consents_in_every_state(
-    client: httpx.AsyncClient, consumer: ApiCredentials, settings: Settings
+    client: httpx.AsyncClient, consumer: Consumer, settings: Settings
 ) -> None:
     active = await record(client, consumer)
     revoked = await record(client, consumer, purpose="death-registration")
     await client.post(
         f"/v1/consents/{revoked['id']}/revoke", json={"reason": "x"}, headers=consumer.headers
     )
-    pending = await record(client, consumer, status="PENDING", purpose="marriage-registration")
+    pending = await record(client, consumer, approve=False, purpose="marriage-registration")
     someone_else = await record(client, consumer, subject=OTHER_CITIZEN)
 
     mine = await client.get("/v1/me/consents", headers=citizen_headers(settings))
@@ -32,9 +31,9 @@ async def test_a_citizen_lists_their_own_consents_in_every_state(
 
 
 async def test_a_citizen_cannot_see_or_change_another_citizens_consent(
-    client: httpx.AsyncClient, consumer: ApiCredentials, settings: Settings
+    client: httpx.AsyncClient, consumer: Consumer, settings: Settings
 ) -> None:
-    consent = await record(client, consumer, status="PENDING")
+    consent = await record(client, consumer, approve=False)
     intruder = citizen_headers(settings, OTHER_CITIZEN)
     base = f"/v1/me/consents/{consent['id']}"
     for answer in (
@@ -50,7 +49,7 @@ async def test_a_citizen_cannot_see_or_change_another_citizens_consent(
 
 
 async def test_a_citizens_revocation_blocks_the_next_pull_at_once(
-    app: FastAPI, client: httpx.AsyncClient, consumer: ApiCredentials, settings: Settings
+    app: FastAPI, client: httpx.AsyncClient, consumer: Consumer, settings: Settings
 ) -> None:
     consent = await record(
         client, consumer, fetch_type="PERIODIC", max_uses_per_period=10, period="day"
@@ -74,10 +73,10 @@ async def test_a_citizens_revocation_blocks_the_next_pull_at_once(
 
 
 async def test_a_pending_consent_is_approved_or_rejected_once_by_its_citizen(
-    client: httpx.AsyncClient, consumer: ApiCredentials, settings: Settings
+    client: httpx.AsyncClient, consumer: Consumer, settings: Settings
 ) -> None:
     me = citizen_headers(settings)
-    first = await record(client, consumer, status="PENDING")
+    first = await record(client, consumer, approve=False)
     no_receipt = await client.get(f"/v1/consents/{first['id']}/receipt", headers=consumer.headers)
     assert no_receipt.status_code == 409
     assert no_receipt.json()["code"] == "receipt_unavailable"
@@ -88,7 +87,7 @@ async def test_a_pending_consent_is_approved_or_rejected_once_by_its_citizen(
     cannot_reject = await client.post(f"/v1/me/consents/{first['id']}/reject", headers=me)
     assert cannot_reject.status_code == 409
 
-    second = await record(client, consumer, status="PENDING")
+    second = await record(client, consumer, approve=False)
     rejected = await client.post(
         f"/v1/me/consents/{second['id']}/reject", json={"reason": "not me"}, headers=me
     )
@@ -101,7 +100,7 @@ async def test_a_pending_consent_is_approved_or_rejected_once_by_its_citizen(
 
 
 async def test_citizen_routes_refuse_api_keys_and_bad_tokens(
-    client: httpx.AsyncClient, consumer: ApiCredentials
+    client: httpx.AsyncClient, consumer: Consumer
 ) -> None:
     with_key = await client.get("/v1/me/consents", headers=consumer.headers)
     assert with_key.status_code == 403 and with_key.json()["code"] == "wrong_principal"
@@ -110,7 +109,7 @@ async def test_citizen_routes_refuse_api_keys_and_bad_tokens(
 
 
 async def test_a_citizen_gets_the_same_signed_receipt_as_the_agency(
-    client: httpx.AsyncClient, consumer: ApiCredentials, settings: Settings
+    client: httpx.AsyncClient, consumer: Consumer, settings: Settings
 ) -> None:
     consent = await record(client, consumer)
     citizen = await client.get(

@@ -11,13 +11,13 @@ from sqlalchemy import select
 
 from app.audit.models import AuditEvent
 from app.consent.models import Consent
-from tests.conftest import ApiCredentials, MakeClient
-from tests.consent.helpers import CITIZEN, consent_body, iso, record
+from tests.conftest import MakeClient
+from tests.consent.helpers import CITIZEN, Consumer, consent_body, iso, record
 
 UNKNOWN_ID = "00000000-0000-0000-0000-000000000000"
 
 
-async def post(client: httpx.AsyncClient, consumer: ApiCredentials, body: Any) -> httpx.Response:
+async def post(client: httpx.AsyncClient, consumer: Consumer, body: Any) -> httpx.Response:
     return await client.post("/v1/consents", json=body, headers=consumer.headers)
 
 
@@ -26,7 +26,7 @@ def error_codes(answer: httpx.Response) -> list[tuple[str, str]]:
 
 
 async def test_recording_a_consent_returns_it_active_with_its_evidence(
-    client: httpx.AsyncClient, consumer: ApiCredentials
+    client: httpx.AsyncClient, consumer: Consumer
 ) -> None:
     consent = await record(client, consumer)
     assert consent["status"] == "ACTIVE"
@@ -48,7 +48,7 @@ async def test_recording_a_consent_returns_it_active_with_its_evidence(
 
 
 async def test_only_the_consumer_that_recorded_a_consent_can_read_or_revoke_it(
-    client: httpx.AsyncClient, consumer: ApiCredentials, make_api_client: MakeClient
+    client: httpx.AsyncClient, consumer: Consumer, make_api_client: MakeClient
 ) -> None:
     consent = await record(client, consumer)
     other = await make_api_client("consumer")
@@ -68,7 +68,7 @@ async def test_only_the_consumer_that_recorded_a_consent_can_read_or_revoke_it(
 
 
 async def test_revoking_ends_the_consent_and_a_second_revocation_is_an_illegal_transition(
-    app: FastAPI, client: httpx.AsyncClient, consumer: ApiCredentials
+    app: FastAPI, client: httpx.AsyncClient, consumer: Consumer
 ) -> None:
     consent = await record(client, consumer)
     url = f"/v1/consents/{consent['id']}/revoke"
@@ -95,15 +95,18 @@ async def test_revoking_ends_the_consent_and_a_second_revocation_is_an_illegal_t
         ).all()
     changes = [(e.kind, e.details["from"], e.details["to"]) for e in events]
     assert changes == [
-        ("consent.changed", "NONE", "ACTIVE"),
+        ("consent.changed", "NONE", "PENDING"),
+        ("consent.changed", "PENDING", "ACTIVE"),
         ("consent.changed", "ACTIVE", "REVOKED"),
     ]
+    assert [e.details["actor"] for e in events] == ["consumer", "citizen", "consumer"]
+    assert events[1].details["approval"] == {"by": "signed_approval"}
     assert all(e.client_id == consumer.client_id for e in events)
     assert all(CITIZEN not in str(e.details) for e in events)
 
 
 async def test_every_problem_of_a_bad_consent_is_listed_with_its_code(
-    client: httpx.AsyncClient, consumer: ApiCredentials
+    client: httpx.AsyncClient, consumer: Consumer
 ) -> None:
     body = consent_body(
         subject="12345",
@@ -126,14 +129,14 @@ async def test_every_problem_of_a_bad_consent_is_listed_with_its_code(
 
 
 async def test_a_citizen_id_with_an_unknown_province_prefix_is_refused(
-    client: httpx.AsyncClient, consumer: ApiCredentials
+    client: httpx.AsyncClient, consumer: Consumer
 ) -> None:
     answer = await post(client, consumer, consent_body(subject="999203012345"))
     assert error_codes(answer) == [("/subject", "invalid_citizen_id")]
 
 
 async def test_the_validity_must_end_after_it_starts_and_last_at_most_a_year(
-    client: httpx.AsyncClient, consumer: ApiCredentials
+    client: httpx.AsyncClient, consumer: Consumer
 ) -> None:
     now = datetime.now(UTC)
     backwards = consent_body(
@@ -155,7 +158,7 @@ async def test_the_validity_must_end_after_it_starts_and_last_at_most_a_year(
 
 
 async def test_fetch_types_and_their_limits_are_checked(
-    client: httpx.AsyncClient, consumer: ApiCredentials
+    client: httpx.AsyncClient, consumer: Consumer
 ) -> None:
     bad_type = await post(client, consumer, consent_body(fetch_type="SOMETIMES"))
     assert bad_type.status_code == 422
@@ -181,7 +184,7 @@ async def test_fetch_types_and_their_limits_are_checked(
 
 
 async def test_malformed_requests_get_the_request_invalid_code(
-    client: httpx.AsyncClient, consumer: ApiCredentials
+    client: httpx.AsyncClient, consumer: Consumer
 ) -> None:
     for body in (
         {},
@@ -196,7 +199,7 @@ async def test_malformed_requests_get_the_request_invalid_code(
 
 
 async def test_an_officer_id_that_is_not_a_short_printable_header_is_invalid_header(
-    client: httpx.AsyncClient, consumer: ApiCredentials
+    client: httpx.AsyncClient, consumer: Consumer
 ) -> None:
     consent = await record(client, consumer)
     for officer_id in ("x" * 201, "officer\tseven"):
@@ -214,7 +217,7 @@ async def test_an_officer_id_that_is_not_a_short_printable_header_is_invalid_hea
 
 
 async def test_a_capture_time_in_the_future_is_refused(
-    client: httpx.AsyncClient, consumer: ApiCredentials
+    client: httpx.AsyncClient, consumer: Consumer
 ) -> None:
     later = iso(datetime.now(UTC) + timedelta(hours=2))
     answer = await post(
@@ -224,7 +227,7 @@ async def test_a_capture_time_in_the_future_is_refused(
 
 
 async def test_the_consent_is_stored_in_utc_whatever_zone_the_client_sends(
-    app: FastAPI, client: httpx.AsyncClient, consumer: ApiCredentials
+    app: FastAPI, client: httpx.AsyncClient, consumer: Consumer
 ) -> None:
     hanoi = datetime.now(UTC).astimezone(timezone(timedelta(hours=7)))
     consent = await record(

@@ -12,8 +12,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from fastapi import FastAPI
 
-from tests.conftest import ApiCredentials
-from tests.consent.helpers import CITIZEN, record
+from tests.consent.helpers import CITIZEN, Consumer, record
 
 
 def b64url_decode(text: str) -> bytes:
@@ -21,7 +20,7 @@ def b64url_decode(text: str) -> bytes:
 
 
 async def fetch_receipt(
-    client: httpx.AsyncClient, consumer: ApiCredentials, consent_id: str
+    client: httpx.AsyncClient, consumer: Consumer, consent_id: str
 ) -> dict[str, Any]:
     answer = await client.get(f"/v1/consents/{consent_id}/receipt", headers=consumer.headers)
     assert answer.status_code == 200, answer.text
@@ -30,7 +29,7 @@ async def fetch_receipt(
 
 
 async def test_the_receipt_signature_verifies_with_the_published_key(
-    client: httpx.AsyncClient, consumer: ApiCredentials
+    client: httpx.AsyncClient, consumer: Consumer
 ) -> None:
     consent = await record(client, consumer)
     body = await fetch_receipt(client, consumer, consent["id"])
@@ -53,7 +52,7 @@ async def test_the_receipt_signature_verifies_with_the_published_key(
 
 
 async def test_the_receipt_carries_the_kantara_fields_and_no_citizen_id(
-    app: FastAPI, client: httpx.AsyncClient, consumer: ApiCredentials
+    app: FastAPI, client: httpx.AsyncClient, consumer: Consumer
 ) -> None:
     consent = await record(client, consumer)
     body = await fetch_receipt(client, consumer, consent["id"])
@@ -95,7 +94,7 @@ async def test_the_receipt_carries_the_kantara_fields_and_no_citizen_id(
 
 
 async def test_a_receipt_over_a_sensitive_field_is_flagged_sensitive(
-    client: httpx.AsyncClient, consumer: ApiCredentials
+    client: httpx.AsyncClient, consumer: Consumer
 ) -> None:
     consent = await record(
         client, consumer, scope=[{"record_type": "Person", "fields": ["full_name", "ethnicity"]}]
@@ -106,7 +105,7 @@ async def test_a_receipt_over_a_sensitive_field_is_flagged_sensitive(
 
 
 async def test_a_revoked_consent_keeps_its_receipt(
-    client: httpx.AsyncClient, consumer: ApiCredentials
+    client: httpx.AsyncClient, consumer: Consumer
 ) -> None:
     consent = await record(client, consumer)
     before = await fetch_receipt(client, consumer, consent["id"])

@@ -11,8 +11,7 @@ from fastapi import FastAPI
 from app.config import Settings
 from app.errors import HubError
 from app.main import create_app
-from tests.conftest import ApiCredentials
-from tests.consent.helpers import citizen_headers, decide, record
+from tests.consent.helpers import Consumer, citizen_headers, decide, record
 
 
 @pytest.fixture
@@ -27,7 +26,7 @@ async def test_a_revocation_on_one_instance_blocks_the_next_pull_on_another(
     app: FastAPI,
     second_instance: FastAPI,
     client: httpx.AsyncClient,
-    consumer: ApiCredentials,
+    consumer: Consumer,
     settings: Settings,
 ) -> None:
     assert second_instance.state.engine is not app.state.engine
@@ -48,7 +47,7 @@ async def test_a_revocation_on_one_instance_blocks_the_next_pull_on_another(
 
 
 async def test_a_one_time_consent_is_spent_once_across_instances(
-    app: FastAPI, second_instance: FastAPI, client: httpx.AsyncClient, consumer: ApiCredentials
+    app: FastAPI, second_instance: FastAPI, client: httpx.AsyncClient, consumer: Consumer
 ) -> None:
     await record(client, consumer)
     assert (await decide(app, consumer)).kind == "consent"

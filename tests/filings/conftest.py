@@ -7,21 +7,25 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
 from app.config import Settings
 from app.security.citizen import issue_citizen_token
 from tests.conftest import ApiCredentials, MakeClient
-from tests.filings.helpers import SYSTEM_RECORD_TYPES, Portal
+from tests.filings.helpers import SYSTEM_RECORD_TYPES, Portal, grant_procedures
 
 
 @pytest.fixture
-async def consumer(make_api_client: MakeClient) -> ApiCredentials:
-    return await make_api_client("consumer", agency="Ba Dinh commune public service centre")
+async def consumer(app: FastAPI, make_api_client: MakeClient) -> ApiCredentials:
+    """A consumer granted every shipped procedure, as the demo's is."""
+    made = await make_api_client("consumer", agency="Ba Dinh commune public service centre")
+    await grant_procedures(app, made.client_id, sorted(app.state.dictionary.procedures))
+    return made
 
 
 @pytest.fixture
-def portal(client: httpx.AsyncClient, consumer: ApiCredentials) -> Portal:
-    return Portal(client, consumer)
+def portal(client: httpx.AsyncClient, consumer: ApiCredentials, settings: Settings) -> Portal:
+    return Portal(client, consumer, settings)
 
 
 @pytest.fixture

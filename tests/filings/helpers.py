@@ -7,8 +7,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+from fastapi import FastAPI
 
+from app.config import Settings
+from app.security import service as security_service
 from tests.conftest import ApiCredentials
+from tests.consent.helpers import approval_token
 
 # Which record types each mock system serves, for the connectors the tests register.
 SYSTEM_RECORD_TYPES: dict[str, list[str]] = {
@@ -30,6 +34,7 @@ class Portal:
 
     http: httpx.AsyncClient
     consumer: ApiCredentials
+    settings: Settings
     officer: str = "officer-7"
 
     consumer_agency: str = "Ba Dinh commune public service centre"
@@ -105,28 +110,38 @@ class Portal:
     async def consent(
         self, subject: str, purpose: str, record_type: str, fields: list[str]
     ) -> dict[str, Any]:
+        """Record the subject's consent, with their signed approval: ACTIVE at once."""
         now = datetime.now(UTC)
-        answer = await self.http.post(
-            "/v1/consents",
-            json={
-                "subject": subject,
-                "purpose": purpose,
-                "scope": [{"record_type": record_type, "fields": fields}],
-                "validity": {
-                    "start": (now - timedelta(minutes=1)).isoformat(),
-                    "expiry": (now + timedelta(days=30)).isoformat(),
-                },
-                "fetch_type": "ONE_TIME",
-                "capture": {
-                    "channel": "counter",
-                    "captured_at": (now - timedelta(minutes=1)).isoformat(),
-                },
+        consent: dict[str, Any] = {
+            "subject": subject,
+            "purpose": purpose,
+            "scope": [{"record_type": record_type, "fields": fields}],
+            "validity": {
+                "start": (now - timedelta(minutes=1)).isoformat(),
+                "expiry": (now + timedelta(days=30)).isoformat(),
             },
-            headers=self.headers,
+            "fetch_type": "ONE_TIME",
+            "capture": {
+                "channel": "counter",
+                "captured_at": (now - timedelta(minutes=1)).isoformat(),
+            },
+        }
+        consent["citizen_approval"] = approval_token(
+            self.settings, self.consumer.client_id, consent
         )
+        answer = await self.http.post("/v1/consents", json=consent, headers=self.headers)
         assert answer.status_code == 201, answer.text
         body: dict[str, Any] = answer.json()
+        assert body["status"] == "ACTIVE", body
         return body
+
+
+async def grant_procedures(app: FastAPI, client_id: str, procedures: list[str]) -> None:
+    """Set the client's procedure grants, as an admin would."""
+    async with app.state.sessionmaker() as session:
+        await security_service.replace_procedure_grants(
+            session, app.state.dictionary, client_id, procedures
+        )
 
 
 def plan_of(filing: dict[str, Any]) -> dict[str, dict[str, Any]]:
