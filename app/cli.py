@@ -18,6 +18,7 @@ from app import migrate
 from app.audit.cli import audit_cli
 from app.config import Settings
 from app.consent.cli import citizen_token
+from app.security.keyfiles import restrict_umask
 from app.sources.cli import quality_cli
 from connectors.mocks.cli import mock_command
 
@@ -59,9 +60,18 @@ def serve(
     """Serve the hub. Refuses to start on a database that is not migrated."""
     import uvicorn
 
+    from app.demo import is_loopback
     from app.main import create_app
 
     settings = _settings(host=host, port=port, demo=demo)
+    if settings.demo and not is_loopback(settings.host):
+        err_console.print(
+            f"[red]--demo serves on loopback only[/red], not on {settings.host!r}: it mounts mock "
+            "source systems with fixed keys and fault controls, and writes live admin keys. "
+            "Use --host 127.0.0.1 (or ::1), or serve without --demo."
+        )
+        raise typer.Exit(code=2)
+    restrict_umask()
     current, head = migrate.migration_state(settings.database_url)
     if current != head:
         err_console.print(
@@ -258,6 +268,8 @@ def validate(
 
 
 def main() -> None:
+    # Whatever the hub's commands write (database, keys, exports) is its owner's only.
+    restrict_umask()
     try:
         cli()
     except KeyboardInterrupt:

@@ -16,6 +16,7 @@ from app.db import create_engine, create_sessionmaker
 from app.exchange.service import AccessRightsCache
 from app.registry.service import load_published
 from app.security.citizen import CitizenTokenVerifier
+from app.security.keyfiles import protect_at_rest
 from app.security.service import KeyAuthenticator
 from app.sources.runtime import create_registry
 from dictionary import load_dictionary
@@ -26,7 +27,7 @@ log = logging.getLogger("hub")
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    protect_at_rest(settings.data_dir, settings.database_url)
     engine = create_engine(settings.database_url)
     sessionmaker = create_sessionmaker(engine)
     app.state.engine = engine
@@ -50,6 +51,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         len(app.state.dictionary.record_types),
         engine.url.render_as_string(hide_password=True),
     )
+    # Start-up wrote keys, folders and demo credentials: owner-only, whatever the umask.
+    protect_at_rest(settings.data_dir, settings.database_url)
     if getattr(app.state, "owns_process", False):
         # What start-up built (dictionary, validators, mappings) lives as long as the
         # process: keep it out of the collector's scans, and collect young objects less

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import orjson
@@ -66,3 +68,31 @@ def test_clients_create_prints_the_key_once(
     assert "client_exists" in again.output
     bad_role = runner.invoke(cli, ["clients", "create", "--name", "x", "--role", "wizard"])
     assert bad_role.exit_code == 2
+
+
+def test_serve_demo_refuses_a_host_that_is_not_loopback(tmp_path: Path) -> None:
+    for host in ("0.0.0.0", "::", "192.0.2.10", "hub.example.gov.vn"):
+        result = runner.invoke(cli, ["serve", "--demo", "--host", host, "--port", "18998"])
+        assert result.exit_code == 2, (host, result.output)
+        assert "--demo serves on loopback only" in result.output, host
+    assert not (tmp_path / "hub.db").exists()
+
+
+def test_the_command_line_writes_owner_only_files(tmp_path: Path) -> None:
+    env = {
+        "PATH": "",
+        "HUB_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'hub.db'}",
+        "HUB_DATA_DIR": str(tmp_path / "data"),
+    }
+    # Under the most permissive usual umask, as a shell would start it.
+    program = "import os; os.umask(0o022); from app.cli import main; main()"
+    result = subprocess.run(
+        [sys.executable, "-c", program, "db", "upgrade"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert oct((tmp_path / "hub.db").stat().st_mode & 0o777) == oct(0o600)
