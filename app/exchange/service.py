@@ -304,17 +304,66 @@ async def pull_record(
     except HubError as exc:
         entry.outcome = Outcome.ERROR if exc.status >= 500 else Outcome.DENIED
         entry.error_code = exc.code
+        _keep_only_named(state, entry, subject_id, malformed=isinstance(exc, _MALFORMED))
         await _append_event(state, entry)
         raise
     except Exception:
         entry.outcome = Outcome.ERROR
         entry.error_code = "internal_error"
+        _keep_only_named(state, entry, subject_id, malformed=False)
         await _append_event(state, entry)
         raise
     entry.outcome = Outcome.ALLOWED
     entry.response_hash = response_hash(pulled.records)
     await _append_event(state, entry)
     return pulled
+
+
+# Refusals of a request that is not well formed: recorded with outcome ``invalid_request``.
+_MALFORMED = (
+    MissingUserId,
+    MissingPurpose,
+    InvalidHeader,
+    InvalidSubject,
+    UnknownRecordType,
+    UnknownField,
+)
+
+
+def _keep_only_named(
+    state: HubState, entry: AuditEntry, subject_id: str, *, malformed: bool
+) -> None:
+    """Before a refused pull is logged: keep only what the dictionary names and what passed
+    its check. A record-type segment, a field name, a subject or a header that is anything
+    else may be a citizen ID typed in the wrong place; the log is sealed forever, so it keeps
+    no such text, only how many names it left out. A pull that succeeds needs none of this:
+    its record type and fields were all found in the dictionary."""
+    record_type = state.dictionary.record_types.get(entry.record_type or "")
+    known = frozenset(_record_fields(record_type)) if record_type is not None else frozenset()
+    named = [name for name in entry.fields if name in known]
+    left_out: dict[str, Any] = {}
+    if record_type is None and entry.record_type is not None:
+        entry.record_type = None
+        left_out["record_type"] = True
+    if len(named) != len(entry.fields):
+        left_out["fields"] = len(entry.fields) - len(named)
+        entry.fields = named
+    if not _SUBJECT.match(subject_id):
+        entry.subject_id = None
+        left_out["subject_id"] = True
+    if entry.officer_id is not None and not is_header_value(entry.officer_id):
+        entry.officer_id = None
+        left_out["officer_id"] = True
+    if entry.case_id is not None and not is_header_value(entry.case_id):
+        entry.case_id = None
+        left_out["case_id"] = True
+    if entry.purpose is not None and not _PURPOSE.match(entry.purpose):
+        entry.purpose = None
+        left_out["purpose"] = True
+    if left_out:
+        entry.details = {**entry.details, "not_recorded": left_out}
+    if malformed or (left_out and entry.outcome == Outcome.DENIED):
+        entry.outcome = Outcome.INVALID_REQUEST
 
 
 async def _append_event(state: HubState, entry: AuditEntry) -> None:

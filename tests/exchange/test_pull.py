@@ -167,7 +167,7 @@ async def test_fields_outside_the_access_right_are_never_returned(
         ("allowed", None),
         ("allowed", None),
         ("denied", "access_denied"),
-        ("denied", "unknown_field"),
+        ("invalid_request", "unknown_field"),
     ]
 
 
