@@ -62,6 +62,7 @@ def serve(
 
     from app.demo import is_loopback
     from app.main import create_app
+    from app.server import ProblemHttpToolsProtocol
 
     settings = _settings(host=host, port=port, demo=demo)
     if settings.demo and not is_loopback(settings.host):
@@ -88,6 +89,8 @@ def serve(
         port=settings.port,
         log_level=settings.log_level,
         access_log=False,
+        # A request the HTTP parser refuses is answered as a Problem document too.
+        http=ProblemHttpToolsProtocol,
     )
 
 
