@@ -24,8 +24,9 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, fields
+import re
+from collections.abc import AsyncIterator, Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from typing import Any, Literal
 
@@ -156,15 +157,72 @@ class EventFilters:
     request_id: str | None = None
     since: datetime | None = None
     until: datetime | None = None
+    # How the filters are recorded, not what they match: the keyed hash for values that are
+    # not names the hub defines, and the dictionary's record types.
+    hmac_of: Callable[[str], str] | None = field(default=None, compare=False, repr=False)
+    record_types: Collection[str] = field(default=(), compare=False, repr=False)
 
     def describe(self) -> dict[str, Any]:
-        """The filters as recorded in an ``audit.query`` event: the subject only as HMAC."""
+        """The filters as recorded in an ``audit.query`` event (and as a cursor is bound to).
+
+        The log is sealed forever, and a filter may hold a citizen ID typed in the wrong box.
+        So only names the hub defines are kept in clear: the subject as its HMAC, a record
+        type of the dictionary, an outcome, an event kind or error code, a client, filing or
+        request id of the hub's own form, the time bounds. Any other value (agency, officer,
+        case, purpose, procedure, or a value of the wrong form) is kept as ``hmac:<hex>``,
+        the subject key's HMAC of it, which matches the same value searched again."""
         out: dict[str, Any] = {}
-        for name, value in asdict(self).items():
+        for name in FILTER_NAMES:
+            value = getattr(self, name)
             if value is None:
                 continue
-            out[name] = value.isoformat() if isinstance(value, datetime) else value
+            if isinstance(value, datetime):
+                out[name] = value.isoformat()
+            elif name == "subject_hmac" or self._is_defined_name(name, value):
+                out[name] = value
+            elif self.hmac_of is not None:
+                out[name] = "hmac:" + self.hmac_of(value)
+            else:
+                out[name] = "withheld"
         return out
+
+    def _is_defined_name(self, name: str, value: str) -> bool:
+        if name == "record_type":
+            return value in self.record_types
+        if name == "outcome":
+            return value in _OUTCOMES
+        shape = _DEFINED_SHAPES.get(name)
+        return shape is not None and shape.fullmatch(value) is not None
+
+
+_OUTCOMES = frozenset(
+    value for name, value in vars(Outcome).items() if name.isupper() and isinstance(value, str)
+)
+# Names the hub defines have these forms; none of them can hold a citizen ID (digits only).
+_DEFINED_SHAPES = {
+    "kind": re.compile(r"[a-z_]{1,30}(\.[a-z_]{1,40}){0,3}"),
+    "error_code": re.compile(r"[a-z_]{1,40}(\.[a-z_]{1,40})?"),
+    "client_id": re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"),
+    "filing_id": re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"),
+    "request_id": re.compile(r"[0-9a-f]{32}"),
+}
+FILTER_NAMES: tuple[str, ...] = (
+    "subject_hmac",
+    "client_id",
+    "agency",
+    "officer_id",
+    "case_id",
+    "record_type",
+    "purpose",
+    "procedure",
+    "filing_id",
+    "outcome",
+    "error_code",
+    "kind",
+    "request_id",
+    "since",
+    "until",
+)
 
 
 def parse_filters(
@@ -174,12 +232,13 @@ def parse_filters(
     subject_hmac: str | None = None,
     since: str | None = None,
     until: str | None = None,
+    record_types: Collection[str] = (),
     **exact: str | None,
 ) -> EventFilters:
     """Build filters from raw query strings. ``subject_id`` becomes its HMAC here and goes no
-    further; ``exact`` holds the other exact-match filters by their field name."""
-    known = {f.name for f in fields(EventFilters)}
-    unknown = set(exact) - known
+    further; ``exact`` holds the other exact-match filters by their field name;
+    ``record_types`` are the dictionary's, kept in clear when the filters are recorded."""
+    unknown = set(exact) - set(FILTER_NAMES)
     if unknown:
         raise TypeError(f"unknown filters: {sorted(unknown)}")
     clear_id = _clean(subject_id)
@@ -206,6 +265,8 @@ def parse_filters(
         subject_hmac=hmac_filter,
         since=start,
         until=end,
+        hmac_of=subject_hmac_of,
+        record_types=record_types,
         **{name: _clean(value) for name, value in exact.items()},
     )
 

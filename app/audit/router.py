@@ -68,6 +68,7 @@ def _text(description: str) -> Any:
 
 
 def event_filters(
+    request: Request,
     audit: AuditLogDep,
     subject_id: Annotated[
         str | None,
@@ -99,6 +100,7 @@ def event_filters(
 ) -> EventFilters:
     return query.parse_filters(
         subject_hmac_of=audit.subject_hmac,
+        record_types=request.app.state.dictionary.record_types,
         subject_id=subject_id or x_subject_id,
         subject_hmac=subject_hmac,
         since=since,

@@ -496,7 +496,8 @@ async def test_every_auditor_query_is_itself_logged(
     assert search_event["details"]["action"] == "events"
     assert search_event["details"]["filters"] == {
         "subject_hmac": key,
-        "client_id": CLIENT_TAX,
+        # Not of the hub's own client id form: recorded as its keyed hash, never in clear.
+        "client_id": "hmac:" + app.state.audit.subject_hmac(CLIENT_TAX),
         "since": "2026-01-01T00:00:00+00:00",
     }
     assert search_event["details"]["returned"] == 1
