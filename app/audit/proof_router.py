@@ -23,6 +23,9 @@ from app.security.deps import PUBLIC, AuditorClient
 router = APIRouter(prefix="/v1/audit", tags=["audit"], route_class=HubRoute)
 
 
+MAX_BIGINT = 2**63 - 1  # event ids are BIGINT
+
+
 class NotSealedYet(Conflict):
     status, code, title = 409, "not_sealed_yet", "Not sealed yet"
 
@@ -82,8 +85,12 @@ async def verify_log(
     request: Request,
     auditor: AuditorClient,
     session: SessionDep,
-    from_seq: Annotated[int | None, Query(alias="from", description="First event id.")] = None,
-    to_seq: Annotated[int | None, Query(alias="to", description="Last event id.")] = None,
+    from_seq: Annotated[
+        int | None, Query(alias="from", description="First event id.", ge=0, le=MAX_BIGINT)
+    ] = None,
+    to_seq: Annotated[
+        int | None, Query(alias="to", description="Last event id.", ge=0, le=MAX_BIGINT)
+    ] = None,
     pinned_head: Annotated[
         str | None,
         Query(

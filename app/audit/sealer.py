@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from hashlib import sha256
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 from sqlalchemy import bindparam, event, insert, select, text, update
@@ -50,6 +50,16 @@ log = logging.getLogger("hub.audit.sealer")
 
 # pg_try_advisory_xact_lock key: "DOHSEAL" as an integer, fixed for every instance.
 ADVISORY_LOCK_KEY = 0x444F4853_45414C
+
+
+class Head(NamedTuple):
+    """The last seal of the chain: the next seal is ``seal_index + 1``, starts at leaf
+    ``leaf_end`` and chains to ``seal_hash``. A report's ``head``, an anchor and a pinned
+    head name a seal the same way."""
+
+    seal_index: int
+    seal_hash: str
+    leaf_end: int
 
 
 def _key_row(key: SigningKey) -> dict[str, Any]:
@@ -243,31 +253,34 @@ class Sealer:
                 break
         return made
 
-    async def _head(self, conn: AsyncConnection) -> tuple[int, int, str]:
+    async def head(self, conn: AsyncConnection) -> Head | None:
+        """The head: the last seal as ``(seal_index, seal_hash, leaf_end)``, or the last
+        archived seal when retention left none, or None for an empty log (docs/audit.md,
+        section 2)."""
         last = (
             await conn.execute(
                 select(
                     AuditSeal.seal_index,
+                    AuditSeal.seal_hash,
                     AuditSeal.leaf_start,
                     AuditSeal.leaf_count,
-                    AuditSeal.seal_hash,
                 )
                 .order_by(AuditSeal.seal_index.desc())
                 .limit(1)
             )
         ).first()
         if last is not None:
-            return last.seal_index + 1, last.leaf_start + last.leaf_count, last.seal_hash
+            return Head(last.seal_index, last.seal_hash, last.leaf_start + last.leaf_count)
         archived = (
             await conn.execute(
-                select(AuditArchive.last_seal, AuditArchive.leaf_end, AuditArchive.last_seal_hash)
+                select(AuditArchive.last_seal, AuditArchive.last_seal_hash, AuditArchive.leaf_end)
                 .order_by(AuditArchive.last_seal.desc())
                 .limit(1)
             )
         ).first()
         if archived is not None:
-            return archived.last_seal + 1, archived.leaf_end, archived.last_seal_hash
-        return 0, 0, GENESIS_HASH
+            return Head(archived.last_seal, archived.last_seal_hash, archived.leaf_end)
+        return None
 
     async def signing_key(self, conn: AsyncConnection) -> SigningKey:
         """The key to sign with now, inside the sealing transaction: a rotation retires the
@@ -340,7 +353,11 @@ class Sealer:
 
     async def _seal_one(self, conn: AsyncConnection) -> int:
         key = await self.signing_key(conn)
-        seal_index, leaf_start, prev_hash = await self._head(conn)
+        head = await self.head(conn)
+        if head is None:
+            seal_index, leaf_start, prev_hash = 0, 0, GENESIS_HASH
+        else:
+            seal_index, leaf_start, prev_hash = head.seal_index + 1, head.leaf_end, head.seal_hash
         columns = [getattr(AuditEvent, c) for c in EVENT_COLUMNS]
         rows = list(
             (

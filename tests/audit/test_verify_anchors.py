@@ -295,13 +295,20 @@ async def test_the_command_line_takes_a_pinned_head(
     assert (await verify("--pinned-head", "two:beef")).exit_code == 2
 
 
-async def test_a_malformed_pinned_head_is_refused_with_a_problem(
+async def test_a_malformed_pinned_head_or_an_id_beyond_64_bits_is_refused_with_a_problem(
     client: httpx.AsyncClient, make_api_client: MakeClient
 ) -> None:
     auditor = await make_api_client("auditor")
-    for bad in ("2", "x:" + "0" * 64, "1" * 19 + ":" + "0" * 64, "3:" + "G" * 64):
-        response = await client.get(
-            "/v1/audit/verify", params={"pinned_head": bad}, headers=auditor.headers
-        )
+    bad_params: list[dict[str, Any]] = [
+        {"pinned_head": "2"},
+        {"pinned_head": "x:" + "0" * 64},
+        {"pinned_head": "1" * 19 + ":" + "0" * 64},
+        {"pinned_head": "3:" + "G" * 64},
+        {"from": 2**63},
+        {"to": 2**63},
+        {"from": -1},
+    ]
+    for bad in bad_params:
+        response = await client.get("/v1/audit/verify", params=bad, headers=auditor.headers)
         assert 400 <= response.status_code < 500, (bad, response.text)
         assert response.headers["content-type"].startswith("application/problem+json")
