@@ -70,12 +70,16 @@ def test_clients_create_prints_the_key_once(
     assert bad_role.exit_code == 2
 
 
-def test_serve_demo_refuses_a_host_that_is_not_loopback(tmp_path: Path) -> None:
+def test_serve_demo_refuses_a_host_that_is_not_loopback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HUB_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'hub.db'}")
+    monkeypatch.setenv("HUB_DATA_DIR", str(tmp_path / "data"))
     for host in ("0.0.0.0", "::", "192.0.2.10", "hub.example.gov.vn"):
         result = runner.invoke(cli, ["serve", "--demo", "--host", host, "--port", "18998"])
         assert result.exit_code == 2, (host, result.output)
         assert "--demo serves on loopback only" in result.output, host
-    assert not (tmp_path / "hub.db").exists()
+    assert not (tmp_path / "data").exists()
 
 
 def test_the_command_line_writes_owner_only_files(tmp_path: Path) -> None:
