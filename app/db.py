@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import traceback
 from collections.abc import AsyncIterator
 from typing import Any
 
 from sqlalchemy import JSON, MetaData, event
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -91,6 +92,36 @@ def describe_error(exc: BaseException) -> str:
     can quote a value (PostgreSQL's DETAIL line names the duplicate key, for instance)."""
     code = sqlstate(exc)
     return f"{type(exc).__name__} (SQLSTATE {code})" if code else type(exc).__name__
+
+
+def _is_database_error(exc: BaseException) -> bool:
+    if isinstance(exc, SQLAlchemyError):
+        return True
+    module = type(exc).__module__
+    # The drivers' own errors, and SQLAlchemy's DBAPI adapters of them (not SQLAlchemyErrors).
+    return module.split(".")[0] in ("sqlalchemy", "asyncpg", "sqlite3", "aiosqlite", "psycopg")
+
+
+def format_exception_redacted(exc: BaseException) -> str:
+    """The traceback of ``exc`` for the server log, with the message of every database error
+    in its chain replaced by its type and SQLSTATE: a driver's message can quote the value it
+    refused (``invalid input syntax for type integer: "..."``), a dossier value or an ID."""
+    report = traceback.TracebackException.from_exception(exc)
+    seen: set[int] = set()
+    pending: list[tuple[traceback.TracebackException, BaseException]] = [(report, exc)]
+    while pending:
+        node, error = pending.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if _is_database_error(error):
+            # The message TracebackException prints (it has no public setter).
+            node._str = f"(message withheld: {describe_error(error)})"  # type: ignore[attr-defined]
+        if node.__cause__ is not None and error.__cause__ is not None:
+            pending.append((node.__cause__, error.__cause__))
+        if node.__context__ is not None and error.__context__ is not None:
+            pending.append((node.__context__, error.__context__))
+    return "".join(report.format()).rstrip()
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.db import format_exception_redacted
 from app.responses import ProblemResponse
 
 log = logging.getLogger("hub.errors")
@@ -253,7 +254,12 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> ProblemResponse:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        # The route's template, not the path (which can hold a citizen ID), and no database
+        # error's message (which can quote a value).
+        route = getattr(request.scope.get("route"), "path", "(no route)")
+        log.error(
+            "unhandled error on %s %s\n%s", request.method, route, format_exception_redacted(exc)
+        )
         return problem_response(
             request,
             status=500,

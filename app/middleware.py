@@ -21,6 +21,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.db import format_exception_redacted
 from app.errors import HubError, InvalidCharacters, PayloadTooLarge, Unauthenticated, problem_body
 from app.inputs import url_has_control_characters
 from app.observability import HubMetrics
@@ -100,8 +101,11 @@ class RequestContextMiddleware:
         except HubError as exc:
             if not response_started:
                 await _send_problem(send_wrapper, scope, request_id, exc)
-        except Exception:
-            log.exception("unhandled error, request_id=%s", request_id)
+        except Exception as exc:
+            # No database error's message in the log: it can quote the value it refused.
+            log.error(
+                "unhandled error, request_id=%s\n%s", request_id, format_exception_redacted(exc)
+            )
             if not response_started:
                 await _send_problem(
                     send_wrapper,
