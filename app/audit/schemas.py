@@ -6,10 +6,12 @@ search key) and a masked hint such as ``0010******45``.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from pydantic import BaseModel, Field
+
+from app.timestamps import UtcDateTime
 
 CURSOR_DESCRIPTION = (
     "Opaque; pass it back unchanged with the same filters and order to get the next page. "
@@ -21,7 +23,7 @@ class AuditEventOut(BaseModel):
     """One event of the access log, as an auditor sees it."""
 
     seq: int = Field(description="Sequence number: dense, increasing, the event's id.")
-    ts: datetime = Field(description="When the event was appended (UTC).")
+    ts: UtcDateTime = Field(description="When the event was appended (UTC).")
     kind: str = Field(description="e.g. `data.pull`, `filing.prefill`, `admin.key_issued`.")
     client_id: str | None
     agency: str | None
@@ -89,8 +91,8 @@ class DenialStats(BaseModel):
 
 
 class AuditStats(BaseModel):
-    since: datetime | None
-    until: datetime | None
+    since: UtcDateTime | None
+    until: UtcDateTime | None
     total: int
     by_client: list[ClientCount]
     by_record_type: list[RecordTypeCount]
@@ -108,7 +110,7 @@ class AccessLogEntry(BaseModel):
     """
 
     event_id: int = Field(description="The event's sequence number; an auditor can prove it.")
-    at: datetime = Field(description="When (UTC).")
+    at: UtcDateTime = Field(description="When (UTC).")
     kind: str = Field(description="`data.pull`, `filing.prefill` ...")
     agency: str | None = Field(description="Which agency, by name.")
     record_type: str | None

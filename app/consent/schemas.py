@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.consent.models import ConsentStatus, FetchType, Period
+from app.timestamps import UtcDateTime
 
 
 class Channel(StrEnum):
@@ -92,20 +93,20 @@ class OptionalReasonIn(BaseModel):
 
 
 class ValidityOut(BaseModel):
-    start: datetime
-    expiry: datetime
+    start: UtcDateTime
+    expiry: UtcDateTime
 
 
 class UsageOut(BaseModel):
     count: int = Field(description="Uses since the consent was recorded.")
-    last_used_at: datetime | None
+    last_used_at: UtcDateTime | None
     period_key: str | None = Field(description="The period counted (`once` for ONE_TIME).")
     period_uses: int = Field(description="Uses counted in that period.")
 
 
 class CaptureOut(BaseModel):
     channel: str
-    captured_at: datetime
+    captured_at: UtcDateTime
     officer_id: str | None
 
 
@@ -125,10 +126,10 @@ class ConsentOut(BaseModel):
     usage: UsageOut
     capture: CaptureOut
     language: str
-    created_at: datetime
-    updated_at: datetime
-    activated_at: datetime | None
-    ended_at: datetime | None
+    created_at: UtcDateTime
+    updated_at: UtcDateTime
+    activated_at: UtcDateTime | None
+    ended_at: UtcDateTime | None
     ended_by: str | None = Field(description="consumer, citizen or hub (expiry).")
     end_reason: str | None
 

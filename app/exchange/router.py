@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 
 from app.errors import problem_responses
 from app.exchange.schemas import PullOut
-from app.exchange.service import PullContext, pull_record
+from app.exchange.service import SUBJECT_PATTERN, PullContext, pull_record
 from app.responses import FastJSONResponse
 from app.routing import HubRoute
 from app.security.deps import ConsumerClient
+from app.security.schemas import PURPOSE_PATTERN
 
 router = APIRouter(prefix="/v1/records", tags=["exchange"], route_class=HubRoute)
 
@@ -27,24 +28,23 @@ def _fields(value: str | None) -> list[str] | None:
 # every declared parameter's annotation again on each request, which cost this hot route
 # more than the rest of its framework work. They are documented here instead, exactly as
 # FastAPI would describe them.
+_PRINTABLE = r"^[\x21-\x7e]([\x20-\x7e]{0,198}[\x21-\x7e])?$"
 _HEADERS: list[dict[str, Any]] = [
     {
         "name": name,
         "in": "header",
-        "required": False,
-        "schema": {
-            "anyOf": [{"type": "string"}, {"type": "null"}],
-            "description": description,
-            "title": name.title(),
-        },
+        "required": required,
+        "schema": {"type": "string", "pattern": pattern, "title": name.title()},
         "description": description,
     }
-    for name, description in (
-        ("x-user-id", "The officer (required)."),
-        ("x-purpose", "The purpose or procedure code (required)."),
-        ("x-case-id", "The case, if any."),
+    for name, required, pattern, description in (
+        ("x-user-id", True, _PRINTABLE, "The officer: 1 to 200 printable ASCII characters."),
+        ("x-purpose", True, PURPOSE_PATTERN, "The purpose or procedure code (a lower-case slug)."),
+        ("x-case-id", False, _PRINTABLE, "The case, if any: 1 to 200 printable ASCII characters."),
     )
 ]
+# Checked by the service (400 `invalid_subject_id`), documented here.
+_SUBJECT_ID = Path(json_schema_extra={"pattern": SUBJECT_PATTERN})
 
 
 @router.get(
@@ -60,7 +60,7 @@ _HEADERS: list[dict[str, Any]] = [
 )
 async def pull(
     record_type: str,
-    subject_id: str,
+    subject_id: Annotated[str, _SUBJECT_ID],
     request: Request,
     consumer: ConsumerClient,
     fields: Annotated[

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
+
+from app.timestamps import UtcDateTime
 
 
 class ProvenanceOut(BaseModel):
     source_system: str = Field(description="population, civil_status, land or tax")
     connector_id: str
     source_reference: str | None = Field(description="The record's reference in the source.")
-    retrieved_at: datetime
-    last_updated: datetime | None = Field(description="When the source last changed it.")
+    retrieved_at: UtcDateTime
+    last_updated: UtcDateTime | None = Field(description="When the source last changed it.")
     dictionary_version: str = Field(description="The record version it was validated against.")
     verified: bool = Field(description="Always true: held by the state, validated.")
 

@@ -40,7 +40,8 @@ from app.sources.runtime import ConnectorRegistry, Fetched
 from dictionary import RecordType
 
 _PURPOSE = re.compile(PURPOSE_PATTERN)
-_SUBJECT = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+SUBJECT_PATTERN = r"^[A-Za-z0-9._-]{1,64}$"
+_SUBJECT = re.compile(SUBJECT_PATTERN)
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.timestamps import UtcDateTime
 from dictionary.procedures import Procedure
 
 
@@ -136,8 +136,8 @@ class CorrectionOut(BaseModel):
     claimed_value: Any
     note: str | None
     status: Literal["open", "forwarded", "resolved", "rejected"]
-    created_at: datetime
-    updated_at: datetime
+    created_at: UtcDateTime
+    updated_at: UtcDateTime
 
 
 class ResultOut(BaseModel):
@@ -146,13 +146,13 @@ class ResultOut(BaseModel):
     record_version: str
     subject_id: str
     record: dict[str, Any]
-    created_at: datetime
+    created_at: UtcDateTime
 
 
 class DecisionOut(BaseModel):
     decision: Literal["approved", "rejected"]
     reason: str | None
-    decided_at: datetime | None
+    decided_at: UtcDateTime | None
 
 
 class FilingSummary(BaseModel):
@@ -164,9 +164,9 @@ class FilingSummary(BaseModel):
     agency: str
     applicant_id: str
     on_behalf_of: str | None
-    created_at: datetime
-    submitted_at: datetime | None
-    decided_at: datetime | None
+    created_at: UtcDateTime
+    submitted_at: UtcDateTime | None
+    decided_at: UtcDateTime | None
     declare_once: DeclareOnceOut
 
 
@@ -174,7 +174,7 @@ class FilingOut(FilingSummary):
     subject_id: str
     officer_id: str
     case_id: str | None
-    updated_at: datetime
+    updated_at: UtcDateTime
     plan: list[PlanEntry]
     dossier: dict[str, dict[str, Any]] = Field(description="{component: {field: value}}")
     provenance: dict[str, FieldProvenanceOut] = Field(

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.security.roles import Role
+from app.timestamps import UtcDateTime
 
 PURPOSE_PATTERN = r"^[a-z0-9][a-z0-9._-]{1,99}$"
 
@@ -23,9 +23,9 @@ class ClientCreate(BaseModel):
 class KeyOut(BaseModel):
     id: str
     prefix: str
-    created_at: datetime
-    revoked_at: datetime | None
-    last_used_at: datetime | None
+    created_at: UtcDateTime
+    revoked_at: UtcDateTime | None
+    last_used_at: UtcDateTime | None
 
 
 class ClientOut(BaseModel):
@@ -33,8 +33,8 @@ class ClientOut(BaseModel):
     name: str
     agency: str
     roles: list[Role]
-    created_at: datetime
-    disabled_at: datetime | None
+    created_at: UtcDateTime
+    disabled_at: UtcDateTime | None
     keys: list[KeyOut]
     procedures: list[str] = Field(
         default_factory=list,

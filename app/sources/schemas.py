@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator
 
+from app.timestamps import UtcDateTime
 from connectors.base import (
     ApiKeyAuth,
     Auth,
@@ -112,7 +112,7 @@ class ProbeStep(BaseModel):
 
 class ProbeReport(BaseModel):
     ok: bool
-    checked_at: datetime
+    checked_at: UtcDateTime
     sample_subjects: list[str] = Field(default_factory=list, description="Masked.")
     steps: list[ProbeStep]
 
@@ -129,7 +129,7 @@ class AuthOut(BaseModel):
 class MappingVersionOut(BaseModel):
     version: int
     shipped: str | None
-    created_at: datetime
+    created_at: UtcDateTime
     created_by: str
     active: bool
     spec: dict[str, Any] | None = None
@@ -155,8 +155,8 @@ class ConnectorOut(BaseModel):
     enabled: bool
     probe: ProbeReport | None
     revision: int
-    created_at: datetime
-    updated_at: datetime
+    created_at: UtcDateTime
+    updated_at: UtcDateTime
 
 
 class HealthOut(BaseModel):
