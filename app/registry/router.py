@@ -53,7 +53,7 @@ _BATCH_BODY: dict[str, Any] = {
             "application/json": {"schema": {"type": "array", "items": {"type": "object"}}},
             "application/x-ndjson": {"schema": {"type": "string"}},
         },
-    }
+    },
 }
 NDJSON_TYPES = ("application/x-ndjson", "application/ndjson", "application/jsonl")
 
