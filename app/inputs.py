@@ -31,6 +31,7 @@ _CONTROL_IN_VALUE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # In a key, and in a URL's path or query once decoded: any C0 control, and DEL.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # In a raw query string: a control byte, or one percent-encoded.
+_UNMARKED = bytes(b for b in range(256) if b not in b"[{\\\x7f")
 _CONTROL_IN_QUERY = re.compile(rb"[\x00-\x1f\x7f]|%[01][0-9a-fA-F]|%7[fF]")
 
 
@@ -55,13 +56,17 @@ def check_json(value: Any, raw: bytes | None = None) -> None:
     carry a control character only as an escape (``\\u0000``, ``\\b``) or a raw DEL, and
     cannot nest deeper than it has opening brackets.
     """
-    strings = True
-    depth = True
-    if raw is not None:
-        strings = b"\\" in raw or b"\x7f" in raw
-        depth = raw.count(b"[") + raw.count(b"{") > MAX_JSON_DEPTH
-    if strings or depth:
+    if raw is None:
+        _walk(value, strings=True)
+        return
+    # One pass in C keeps the opening brackets, backslashes and DELs, nothing else.
+    marks = raw.translate(None, _UNMARKED)
+    strings = b"\\" in marks or b"\x7f" in marks
+    if strings or len(marks) > MAX_JSON_DEPTH:
         _walk(value, strings=strings)
+
+
+_CONTAINERS = frozenset({dict, list})
 
 
 def _walk(value: Any, *, strings: bool) -> None:
@@ -70,7 +75,7 @@ def _walk(value: Any, *, strings: bool) -> None:
         if strings and _CONTROL_IN_VALUE.search(value):
             raise _control_characters()
         return
-    if kind is not dict and kind is not list:
+    if kind not in _CONTAINERS:
         return
     pending: list[tuple[Any, int]] = [(value, 1)]
     while pending:
@@ -80,20 +85,25 @@ def _walk(value: Any, *, strings: bool) -> None:
                 f"The body nests arrays and objects more than {MAX_JSON_DEPTH} deep.",
                 extra={"max_depth": MAX_JSON_DEPTH},
             )
-        if type(node) is dict:
-            if strings:
-                for key in node:
-                    if _CONTROL.search(key):
-                        raise _control_characters()
-            children = node.values()
-        else:
-            children = node
+        children = node.values() if type(node) is dict else node
+        if strings:
+            _check_strings(node, children)
+        # The usual record holds no container: map() and isdisjoint() see that in C.
+        elif _CONTAINERS.isdisjoint(map(type, children)):
+            continue
         for child in children:
-            kind = type(child)
-            if kind is dict or kind is list:
+            if type(child) in _CONTAINERS:
                 pending.append((child, depth + 1))
-            elif strings and kind is str and _CONTROL_IN_VALUE.search(child):
+
+
+def _check_strings(node: Any, children: Any) -> None:
+    if type(node) is dict:
+        for key in node:
+            if _CONTROL.search(key):
                 raise _control_characters()
+    for child in children:
+        if type(child) is str and _CONTROL_IN_VALUE.search(child):
+            raise _control_characters()
 
 
 def _control_characters() -> InvalidCharacters:
