@@ -85,6 +85,12 @@ class Settings(BaseSettings):
         description="Longest time a connector change made on another instance takes to reach "
         "this one (bounded staleness of the in-memory connector registry).",
     )
+    dictionary_refresh_seconds: float = Field(
+        default=2.0,
+        description="Longest time a dictionary change made on another instance (a publish, a "
+        "status step, a compatibility mode) takes to reach this one's dictionary and "
+        "validation routes.",
+    )
     quality_flush_seconds: float = Field(
         default=5.0, description="How often live data-quality counters are written to the database."
     )

@@ -15,6 +15,7 @@ from app.config import Settings
 from app.db import create_engine, create_sessionmaker
 from app.exchange.service import AccessRightsCache
 from app.registry.service import load_published
+from app.registry.sync import DictionarySync
 from app.security.citizen import CitizenTokenVerifier
 from app.security.keyfiles import protect_at_rest
 from app.security.service import KeyAuthenticator
@@ -35,6 +36,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.dictionary = load_dictionary(settings.dictionary_path)
     async with sessionmaker() as session:
         await load_published(session, app.state.dictionary)
+    app.state.dictionary_sync = DictionarySync(
+        sessionmaker, app.state.dictionary, settings.dictionary_refresh_seconds
+    )
     app.state.authenticator = KeyAuthenticator(sessionmaker, settings.auth_cache_seconds)
     app.state.citizen_verifier = CitizenTokenVerifier(settings)
     app.state.audit = AuditLog(sessionmaker, load_subject_key(settings), settings=settings)

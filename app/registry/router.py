@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query, Request, Response
+from fastapi import APIRouter, Body, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
 from app.audit.admin import record_admin_action
@@ -25,14 +25,27 @@ from app.registry.schemas import (
     ValidationResult,
     VersionStatusOut,
 )
+from app.registry.sync import DictionarySync
 from app.registry.validation import NdjsonValidation, parse_json_array, validate_array
 from app.responses import DuplexStreamingResponse
 from app.routing import LARGE_BODY, HubRoute
 from app.security.deps import PUBLIC, AdminClient, AnyClient
 from dictionary import Status
 
-router = APIRouter(prefix="/v1/dictionary", tags=["dictionary"], route_class=HubRoute)
-validation_router = APIRouter(prefix="/v1/validate", tags=["validation"], route_class=HubRoute)
+
+async def _catch_up(request: Request) -> None:
+    """Apply what other instances changed in the dictionary, at most once an interval."""
+    sync: DictionarySync = request.app.state.dictionary_sync
+    await sync.refresh_if_stale()
+
+
+_CAUGHT_UP = [Depends(_catch_up)]
+router = APIRouter(
+    prefix="/v1/dictionary", tags=["dictionary"], route_class=HubRoute, dependencies=_CAUGHT_UP
+)
+validation_router = APIRouter(
+    prefix="/v1/validate", tags=["validation"], route_class=HubRoute, dependencies=_CAUGHT_UP
+)
 
 AsOf = Annotated[
     str | None, Query(description="ISO date; codes are checked as of it. Default: today.")

@@ -46,9 +46,9 @@ async def _events(app: FastAPI, kind: str) -> list[AuditEvent]:
 
 
 @asynccontextmanager
-async def _another_instance(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+async def _another_instance(app: FastAPI, **settings: object) -> AsyncIterator[httpx.AsyncClient]:
     """A second hub on the same database, as another instance of the deployment."""
-    second = create_app(app.state.settings)
+    second = create_app(app.state.settings.model_copy(update=settings))
     async with second.router.lifespan_context(second):
         transport = httpx.ASGITransport(app=second)
         async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as http:
@@ -282,3 +282,28 @@ async def test_publishing_a_draft_checks_the_mode_in_force_now(
     assert await _events(app, "admin.dictionary_status_changed") == []
     record = (await client.get(f"{RECORDS}/Person")).json()
     assert {v["version"]: v["status"] for v in record["versions"]}["1.2.0"] == "draft"
+
+
+async def test_a_deprecation_reaches_the_validations_of_another_instance(
+    app: FastAPI, client: httpx.AsyncClient, admin: ApiCredentials, make_api_client: MakeClient
+) -> None:
+    consumer = await make_api_client("consumer")
+    old = (await client.get(f"{RECORDS}/Person/versions/1.0.0/examples")).json()["valid"][0]
+    # No staleness allowed: the other instance looks at the database on every request.
+    async with _another_instance(app, dictionary_refresh_seconds=0.0) as other:
+        url = "/v1/validate/Person?version=1.0.0"
+        before = await other.post(url, headers=consumer.headers, json=old)
+        assert before.json()["warnings"] == []
+        assert (
+            await client.post(f"{RECORDS}/Person/versions/1.0.0/deprecate", headers=admin.headers)
+        ).status_code == 200
+        after = await other.post(url, headers=consumer.headers, json=old)
+        assert [w["code"] for w in after.json()["warnings"]] == ["deprecated_version"]
+        assert (
+            await other.put(
+                f"{RECORDS}/Person/compatibility-mode", headers=admin.headers, json={"mode": "FULL"}
+            )
+        ).status_code == 200
+    # This instance keeps the default interval; its refresh (as the interval ends) catches up.
+    await app.state.dictionary_sync.refresh()
+    assert (await client.get(f"{RECORDS}/Person")).json()["compatibility"] == "FULL"
