@@ -24,6 +24,7 @@ from starlette.datastructures import State as HubState
 
 from app.audit.events import AuditEntry, EventKind, Outcome
 from app.consent.basis import Basis, check_consent, decide_basis
+from app.db import format_exception_redacted
 from app.errors import HubError
 from app.exchange.service import ProcedureGrant, PullContext, pull_record
 from app.filings import service
@@ -293,8 +294,11 @@ async def _pull_component(
         )
     except HubError as exc:
         return _failed(subject_id, exc.code, exc.detail)
-    except Exception:
-        log.exception("prefill of %s/%s failed", filing.id, component.id)
+    except Exception as exc:
+        # No database error's message in the log: it can quote a value of the dossier.
+        log.error(
+            "prefill of %s/%s failed\n%s", filing.id, component.id, format_exception_redacted(exc)
+        )
         return _failed(subject_id, "internal_error", "The pull failed unexpectedly.")
     index = _choose(component, pulled.records, dossier)
     if index is None:
