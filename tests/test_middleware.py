@@ -3,6 +3,7 @@ authenticated caller, and the server's own 400 as a Problem document."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import subprocess
@@ -18,6 +19,9 @@ from fastapi import FastAPI
 
 from app import migrate
 from app.config import Settings
+from app.db import create_engine, create_sessionmaker
+from app.security import service as security_service
+from app.security.roles import Role
 from tests.conftest import ApiCredentials, MakeClient
 from tests.mock_servers import REPO_ROOT, free_port
 
@@ -154,6 +158,18 @@ async def test_a_large_body_to_an_ordinary_route_gets_413_even_when_authenticate
     assert (answer.status_code, answer.json()["code"]) == (413, "payload_too_large")
 
 
+async def _create_consumer(database_url: str) -> str:
+    engine = create_engine(database_url)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            _client, _key, plaintext = await security_service.create_client(
+                session, name="edge-test", agency="Test agency", roles=[Role.consumer]
+            )
+            return plaintext
+    finally:
+        await engine.dispose()
+
+
 def _raw_request(port: int, request: bytes) -> bytes:
     with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
         sock.sendall(request)
@@ -168,6 +184,7 @@ def test_a_control_character_in_a_header_gets_a_problem_from_the_server(
 ) -> None:
     database = f"sqlite+aiosqlite:///{tmp_path / 'hub.db'}"
     migrate.upgrade(database)
+    api_key = asyncio.run(_create_consumer(database))
     port = free_port()
     env = {
         **os.environ,
@@ -199,6 +216,17 @@ def test_a_control_character_in_a_header_gets_a_problem_from_the_server(
         assert b"content-type: application/problem+json" in head.lower()
         problem = orjson.loads(body)
         assert (problem["status"], problem["code"]) == (400, "malformed_request")
+        # A header value the parser lets through but the hub refuses: a Problem too.
+        officer = _raw_request(
+            port,
+            b"GET /v1/records/Person/001190012345 HTTP/1.1\r\nHost: hub\r\n"
+            b"Authorization: Bearer " + api_key.encode() + b"\r\n"
+            b"X-User-Id: \xc3\xa9\r\nX-Purpose: test\r\nConnection: close\r\n\r\n",
+        )
+        head, _, body = officer.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 400"), officer
+        assert b"content-type: application/problem+json" in head.lower()
+        assert orjson.loads(body)["code"] == "invalid_header"
         # A NUL in the path reaches the hub and is refused there.
         nul = _raw_request(
             port,
