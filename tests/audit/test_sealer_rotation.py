@@ -16,7 +16,6 @@ from fastapi import FastAPI
 from sqlalchemy import func, select, update
 from typer.testing import CliRunner
 
-from app.audit.events import AuditEntry, EventKind, Outcome
 from app.audit.keys import (
     SealingKeyError,
     key_document,
@@ -31,23 +30,12 @@ from app.cli import cli
 from app.config import Settings
 from app.main import create_app
 from tests.conftest import MakeClient
+from tests.helpers.audit_log import pull_event, sealing_on_demand
 
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
-    return Settings(
-        database_url=database_url,
-        data_dir=tmp_path / "data",
-        auth_cache_seconds=0.0,
-        audit_sealer=False,
-        audit_seal_max_events=10,
-    )
-
-
-def _entry(i: int) -> AuditEntry:
-    return AuditEntry(
-        kind=EventKind.DATA_PULL, outcome=Outcome.ALLOWED, officer_id=f"o-{i}", fields=["x"]
-    )
+    return sealing_on_demand(database_url, tmp_path)
 
 
 async def _wait_all_sealed(app: FastAPI) -> None:
@@ -92,7 +80,7 @@ async def test_a_rotation_reaches_every_running_instance_at_its_next_seal(
         other_sealer: Sealer = second.state.audit.sealer
         await other_sealer.prepare()  # the second instance holds the old key in memory
         for i in range(5):
-            await first.state.audit.append(_entry(i))
+            await first.state.audit.append(pull_event(i))
         await _wait_all_sealed(first)
         old_key = (await _seals(first))[-1].key_id
         assert other_sealer.current_key_id == old_key
@@ -104,7 +92,7 @@ async def test_a_rotation_reaches_every_running_instance_at_its_next_seal(
             )
         assert retired_at is not None
         for i in range(5):
-            await first.state.audit.append(_entry(i))
+            await first.state.audit.append(pull_event(i))
         await _wait_all_sealed(first)
         newest = (await _seals(first))[-1]
         assert newest.key_id != old_key
@@ -113,7 +101,7 @@ async def test_a_rotation_reaches_every_running_instance_at_its_next_seal(
         # The second instance, which never restarted, seals next: it switches too.
         await first.state.audit.sealer.stop()
         for i in range(3):
-            await second.state.audit.append(_entry(i))
+            await second.state.audit.append(pull_event(i))
         assert await other_sealer.seal_pending() == 1
         assert other_sealer.current_key_id == newest.key_id
         seals = await _seals(second)
@@ -134,7 +122,7 @@ async def test_a_sealer_whose_key_file_holds_only_the_retired_key_stops_sealing(
 ) -> None:
     sealer: Sealer = app.state.audit.sealer
     await sealer.prepare()
-    await app.state.audit.append(_entry(0))
+    await app.state.audit.append(pull_event(0))
     async with app.state.sessionmaker() as session:
         await session.execute(
             update(AuditKey)
@@ -155,7 +143,7 @@ async def test_a_seal_signed_after_its_keys_retirement_is_invalid_in_both_verifi
     await sealer.prepare()
     for batch in range(2):
         for i in range(10):
-            await app.state.audit.append(_entry(batch * 10 + i))
+            await app.state.audit.append(pull_event(batch * 10 + i))
         await sealer.seal_pending()
     seals = await _seals(app)
     assert [s.seal_index for s in seals] == [0, 1] and seals[0].sealed_at < seals[1].sealed_at

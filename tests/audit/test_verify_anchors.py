@@ -18,52 +18,20 @@ from fastapi import FastAPI
 from sqlalchemy import select, text
 from typer.testing import CliRunner
 
-from app.audit.events import AuditEntry, EventKind, Outcome
 from app.audit.keys import key_document, key_id_of, public_keys_from_document, published_keys
 from app.audit.models import AuditArchive, AuditSeal
 from app.audit.retention import archive_expired
 from app.audit.serialize import anchor_body_bytes
-from app.audit.service import AuditLog
 from app.audit.verify import PinnedHead, Report, export_lines, verify_database, verify_jsonl
 from app.cli import cli
 from app.config import Settings
 from tests.conftest import MakeClient
-
-BATCH = 10
+from tests.helpers.audit_log import append_and_seal, sealing_on_demand
 
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
-    """Seals of 10 events, made when the test asks (no background sealer)."""
-    return Settings(
-        database_url=database_url,
-        data_dir=tmp_path / "data",
-        auth_cache_seconds=0.0,
-        audit_sealer=False,
-        audit_seal_max_events=BATCH,
-    )
-
-
-def _entry(i: int) -> AuditEntry:
-    return AuditEntry(
-        kind=EventKind.DATA_PULL,
-        outcome=Outcome.ALLOWED,
-        client_id="client-1",
-        officer_id=f"officer-{i}",
-        record_type="Person",
-        fields=["hoVaTen"],
-        purpose="birth-registration",
-        details={"n": i},
-    )
-
-
-async def _append_and_seal(app: FastAPI, count: int) -> None:
-    audit: AuditLog = app.state.audit
-    for i in range(count):
-        await audit.append(_entry(i))
-    assert audit.sealer is not None
-    await audit.sealer.prepare()
-    await audit.sealer.seal_pending()
+    return sealing_on_demand(database_url, tmp_path)
 
 
 async def _keys_document(app: FastAPI) -> dict[str, Any]:
@@ -108,7 +76,7 @@ async def _sql(app: FastAPI, statement: str, **params: Any) -> None:
 async def test_an_export_cut_at_its_oldest_batches_with_a_matching_anchor_is_refused(
     app: FastAPI, tmp_path: Path
 ) -> None:
-    await _append_and_seal(app, 30)
+    await append_and_seal(app, 30)
     keys_doc = await _keys_document(app)
     export = tmp_path / "log.jsonl"
     lines = await _export(app, export)
@@ -142,7 +110,7 @@ async def test_a_database_cut_at_its_oldest_batches_and_re_anchored_fails_on_the
     app: FastAPI, client: httpx.AsyncClient, make_api_client: MakeClient
 ) -> None:
     auditor = await make_api_client("auditor")
-    await _append_and_seal(app, 30)
+    await append_and_seal(app, 30)
     async with app.state.sessionmaker() as session:
         seal_1 = await session.get(AuditSeal, 1)
         assert seal_1 is not None
@@ -166,9 +134,9 @@ async def test_a_database_cut_at_its_oldest_batches_and_re_anchored_fails_on_the
 async def test_a_real_archive_has_a_signed_anchor_that_verifies_in_both_verifiers(
     app: FastAPI, tmp_path: Path
 ) -> None:
-    await _append_and_seal(app, 20)
+    await append_and_seal(app, 20)
     between = datetime.now(UTC)
-    await _append_and_seal(app, 10)
+    await append_and_seal(app, 10)
     result = await archive_expired(
         app.state.audit.sealer, app.state.settings, older_than=timedelta(0), now=between
     )
@@ -198,7 +166,7 @@ async def test_a_pinned_head_catches_a_log_whose_newest_seals_and_events_were_re
     app: FastAPI, client: httpx.AsyncClient, make_api_client: MakeClient, tmp_path: Path
 ) -> None:
     auditor = await make_api_client("auditor")
-    await _append_and_seal(app, 30)
+    await append_and_seal(app, 30)
     first = (await client.get("/v1/audit/verify", headers=auditor.headers)).json()
     head = f"{first['head']['seal_index']}:{first['head']['seal_hash']}"
     assert first["head"]["seal_index"] == 2
@@ -244,7 +212,7 @@ async def test_a_pinned_head_catches_a_log_whose_newest_seals_and_events_were_re
 async def test_a_pinned_head_catches_a_log_cut_at_its_oldest_end_and_re_anchored_on_a_seal(
     app: FastAPI, tmp_path: Path
 ) -> None:
-    await _append_and_seal(app, 30)
+    await append_and_seal(app, 30)
     keys_doc = await _keys_document(app)
     export = tmp_path / "log.jsonl"
     lines = await _export(app, export)
@@ -269,7 +237,7 @@ async def test_the_command_line_takes_a_pinned_head(
 ) -> None:
     settings: Settings = app.state.settings
     monkeypatch.setenv("HUB_DATA_DIR", str(settings.data_dir))
-    await _append_and_seal(app, 30)
+    await append_and_seal(app, 30)
     keys_file = tmp_path / "keys.json"
     keys_file.write_bytes(orjson.dumps(await _keys_document(app)))
     async with app.state.sessionmaker() as session:
