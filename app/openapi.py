@@ -16,6 +16,7 @@ Every error is an RFC 9457 Problem (``application/problem+json``).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from fastapi import FastAPI
@@ -72,6 +73,17 @@ def problem_schema() -> dict[str, Any]:
     }
 
 
+_REQUIRED_MARK = "x-hub-required"
+PRINTABLE_HEADER_PATTERN = r"^[\x21-\x7e]([\x20-\x7e]{0,198}[\x21-\x7e])?$"
+"""1 to 200 printable ASCII characters, no space at either end (``app.headers``)."""
+
+
+def required_in_docs(**schema: Any) -> dict[str, Any]:
+    """``json_schema_extra`` of a parameter declared optional so that the route itself can
+    refuse its absence with a stable code (``missing_user_id``), but documented as required."""
+    return {**schema, _REQUIRED_MARK: True}
+
+
 def problem_response_entry(status: int) -> dict[str, Any]:
     return {
         "description": _TITLES.get(status, "Error"),
@@ -103,6 +115,14 @@ def complete_operations(schema: dict[str, Any]) -> None:
     """Declare the common problems of every operation and only Problem for errors."""
     for path_item in schema.get("paths", {}).values():
         for operation in path_item.values():
+            for parameter in operation.get("parameters", []):
+                if parameter["in"] == "path" and parameter["schema"].get("type") == "string":
+                    # An empty segment never matches the route.
+                    parameter["schema"].setdefault("minLength", 1)
+                if parameter.get("schema", {}).pop(_REQUIRED_MARK, False):
+                    parameter["required"] = True
+                    parameter["schema"].pop("anyOf", None)
+                    parameter["schema"].setdefault("type", "string")
             responses = operation.setdefault("responses", {})
             for status in _common_statuses(operation):
                 responses.setdefault(str(status), problem_response_entry(status))
@@ -113,6 +133,31 @@ def complete_operations(schema: dict[str, Any]) -> None:
     for name in _FASTAPI_VALIDATION_SCHEMAS:
         schemas.pop(name, None)
     schemas["Problem"] = problem_schema()
+    _require_discriminators(schema)
+
+
+def _require_discriminators(schema: dict[str, Any]) -> None:
+    """A tagged union's tag is required in each variant: the body is refused without it,
+    even where the model gives it a default (``kind: "api_key"``)."""
+    components = schema["components"]["schemas"]
+    for tag, variants in _discriminators(schema):
+        for variant in variants:
+            if "$ref" in variant:
+                variant = components.get(variant["$ref"].rsplit("/", 1)[-1], {})
+            if "properties" in variant and tag not in variant.get("required", []):
+                variant.setdefault("required", []).append(tag)
+
+
+def _discriminators(node: Any) -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    if isinstance(node, list):
+        for item in node:
+            yield from _discriminators(item)
+    elif isinstance(node, dict):
+        discriminator = node.get("discriminator")
+        if isinstance(discriminator, dict) and "propertyName" in discriminator:
+            yield discriminator["propertyName"], node.get("oneOf", []) + node.get("anyOf", [])
+        for value in node.values():
+            yield from _discriminators(value)
 
 
 def _names_fastapi_validation(response: dict[str, Any]) -> bool:

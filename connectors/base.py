@@ -72,6 +72,8 @@ USER_AGENT = "declare-once-hub/0.1"
 MAX_PAGES = 1_000
 LATENCY_WINDOW = 1_000
 _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+# What an HTTP client can send in a header: printable ASCII and spaces.
+HEADER_VALUE_PATTERN = r"^[\x20-\x7e]*$"
 
 T = TypeVar("T")
 _TIMEOUT_KINDS: dict[type[Exception], str] = {
@@ -147,9 +149,14 @@ class ApiKeyAuth(_Strict):
     """A static key sent in a header on every request: ``header: prefix + key``."""
 
     kind: Literal["api_key"] = "api_key"
-    header: str = Field(default="X-API-Key", min_length=1, max_length=100)
-    key: SecretStr
-    prefix: str | None = Field(default=None, max_length=50)
+    header: str = Field(
+        default="X-API-Key",
+        min_length=1,
+        max_length=100,
+        json_schema_extra={"pattern": _HEADER_NAME.pattern},
+    )
+    key: SecretStr = Field(json_schema_extra={"pattern": r"^[\x20-\x7e]*[\x21-\x7e][\x20-\x7e]*$"})
+    prefix: str | None = Field(default=None, max_length=50, pattern=HEADER_VALUE_PATTERN)
 
     @field_validator("header")
     @classmethod
@@ -164,8 +171,8 @@ class ApiKeyAuth(_Strict):
         secret = value.get_secret_value()
         if not secret.strip():
             raise ValueError("the key is empty")
-        if any(c in secret for c in "\r\n\0"):
-            raise ValueError("the key contains a line break or NUL")
+        if not re.fullmatch(r"[\x20-\x7e]*", secret):
+            raise ValueError("the key must be printable ASCII (it is sent in a header)")
         return value
 
 

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Path, Query, Request
 from app.errors import problem_responses
 from app.exchange.schemas import PullOut
 from app.exchange.service import SUBJECT_PATTERN, PullContext, pull_record
+from app.openapi import PRINTABLE_HEADER_PATTERN
 from app.responses import FastJSONResponse
 from app.routing import HubRoute
 from app.security.deps import ConsumerClient
@@ -28,7 +29,6 @@ def _fields(value: str | None) -> list[str] | None:
 # every declared parameter's annotation again on each request, which cost this hot route
 # more than the rest of its framework work. They are documented here instead, exactly as
 # FastAPI would describe them.
-_PRINTABLE = r"^[\x21-\x7e]([\x20-\x7e]{0,198}[\x21-\x7e])?$"
 _HEADERS: list[dict[str, Any]] = [
     {
         "name": name,
@@ -38,9 +38,19 @@ _HEADERS: list[dict[str, Any]] = [
         "description": description,
     }
     for name, required, pattern, description in (
-        ("x-user-id", True, _PRINTABLE, "The officer: 1 to 200 printable ASCII characters."),
+        (
+            "x-user-id",
+            True,
+            PRINTABLE_HEADER_PATTERN,
+            "The officer: 1 to 200 printable ASCII characters.",
+        ),
         ("x-purpose", True, PURPOSE_PATTERN, "The purpose or procedure code (a lower-case slug)."),
-        ("x-case-id", False, _PRINTABLE, "The case, if any: 1 to 200 printable ASCII characters."),
+        (
+            "x-case-id",
+            False,
+            PRINTABLE_HEADER_PATTERN,
+            "The case, if any: 1 to 200 printable ASCII characters.",
+        ),
     )
 ]
 # Checked by the service (400 `invalid_subject_id`), documented here.

@@ -23,6 +23,7 @@ from app.filings.schemas import (
 )
 from app.filings.stats import count_submission
 from app.headers import is_header_value
+from app.openapi import PRINTABLE_HEADER_PATTERN, required_in_docs
 from app.routing import HubRoute
 from app.security.deps import ConsumerClient
 
@@ -32,8 +33,20 @@ router = APIRouter(prefix="/v1/filings", tags=["filings"], route_class=HubRoute)
 async def get_actor(
     request: Request,
     principal: ConsumerClient,
-    x_user_id: Annotated[str | None, Header(description="The officer at the counter.")] = None,
-    x_case_id: Annotated[str | None, Header(description="The agency's case number.")] = None,
+    x_user_id: Annotated[
+        str | None,
+        Header(
+            description="The officer at the counter (required).",
+            json_schema_extra=required_in_docs(pattern=PRINTABLE_HEADER_PATTERN),
+        ),
+    ] = None,
+    x_case_id: Annotated[
+        str | None,
+        Header(
+            description="The agency's case number.",
+            json_schema_extra={"pattern": PRINTABLE_HEADER_PATTERN},
+        ),
+    ] = None,
 ) -> flows.Actor:
     if not x_user_id:
         raise MissingUserId("Send X-User-Id: the officer on whose behalf the filing is handled.")

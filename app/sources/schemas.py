@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, JsonValue, field_validator
 
 from app.timestamps import UtcDateTime
 from connectors.base import (
@@ -47,11 +47,17 @@ class MappingIn(_In):
     shipped: str | None = Field(default=None, min_length=1, max_length=100)
 
 
+_SYSTEM_SPELLINGS: list[JsonValue] = [*SYSTEMS, "civil-status"]
+
+
 class ConnectorCreate(_In):
     name: str | None = Field(
         default=None, pattern=NAME_PATTERN, description="Unique; the system kind if unset."
     )
-    system: str = Field(description="population, civil_status (or civil-status), land or tax.")
+    system: str = Field(
+        description="population, civil_status (or civil-status), land or tax.",
+        json_schema_extra={"enum": _SYSTEM_SPELLINGS},
+    )
     base_url: AnyHttpUrl
     auth: AuthIn | None = None
     record_types: list[str | MappingIn] | None = Field(
