@@ -68,7 +68,7 @@ async def _view(session: SessionDep, dictionary: DictionaryDep, filing: Any) -> 
     status_code=201,
     summary="Open a filing and get its plan",
     response_model=FilingOut,
-    responses=problem_responses(400, 404, 422),
+    responses=problem_responses(400, 401, 403, 404, 422),
 )
 async def open_filing(
     body: FilingOpen,
@@ -80,7 +80,9 @@ async def open_filing(
     """Opens a `draft` filing of `procedure` for `applicant_id` (on behalf of `on_behalf_of`,
     a child for example). The `plan` says per component: `pull_legal_basis`,
     `pull_with_consent` (with the consent `present` or `missing`), or `applicant_supplies`.
-    Errors: `unknown_procedure` (404), `invalid_citizen_id` (422), `missing_user_id` (400)."""
+    Errors: `unknown_procedure` (404), `invalid_citizen_id` (422), `missing_user_id` (400),
+    `procedure_not_granted` (403) when the client holds no procedure grant for it; every
+    other route of a filing answers the same once the grant is removed."""
     procedure = service.procedure_of(dictionary, body.procedure)
     filing = await service.open_filing(
         session,
@@ -99,7 +101,7 @@ async def open_filing(
     "/{filing_id}",
     summary="Preview a filing",
     response_model=FilingOut,
-    responses=problem_responses(400, 404),
+    responses=problem_responses(400, 401, 403, 404),
 )
 async def get_filing(
     filing_id: str, actor: ActorDep, session: SessionDep, dictionary: DictionaryDep
@@ -115,7 +117,7 @@ async def get_filing(
     "/{filing_id}/prefill",
     summary="Pre-fill the dossier from state data",
     response_model=FilingOut,
-    responses=problem_responses(400, 404, 409),
+    responses=problem_responses(400, 401, 403, 404, 409),
 )
 async def prefill_filing(
     filing_id: str,
@@ -138,7 +140,7 @@ async def prefill_filing(
     "/{filing_id}",
     summary="Fill applicant-supplied fields",
     response_model=FilingOut,
-    responses=problem_responses(400, 404, 409, 422),
+    responses=problem_responses(400, 401, 403, 404, 409, 422),
 )
 async def patch_filing(
     filing_id: str,
@@ -164,7 +166,7 @@ async def patch_filing(
     "/{filing_id}/submit",
     summary="Submit the confirmed dossier",
     response_model=FilingOut,
-    responses=problem_responses(400, 404, 409, 422),
+    responses=problem_responses(400, 401, 403, 404, 409, 422),
 )
 async def submit_filing(
     filing_id: str,
@@ -201,7 +203,7 @@ async def submit_filing(
     "/{filing_id}/decision",
     summary="Decide a submitted filing",
     response_model=FilingOut,
-    responses=problem_responses(400, 404, 409, 422),
+    responses=problem_responses(400, 401, 403, 404, 409, 422),
 )
 async def decide_filing(
     filing_id: str,
@@ -234,7 +236,7 @@ async def decide_filing(
     status_code=201,
     summary="Dispute a pre-filled value",
     response_model=CorrectionOut,
-    responses=problem_responses(400, 404, 422),
+    responses=problem_responses(400, 401, 403, 404, 422),
 )
 async def create_correction(
     filing_id: str,
@@ -272,7 +274,7 @@ async def create_correction(
     "/{filing_id}/corrections/{correction_id}",
     summary="Record a correction request's progress",
     response_model=CorrectionOut,
-    responses=problem_responses(400, 404, 409, 422),
+    responses=problem_responses(400, 401, 403, 404, 409, 422),
 )
 async def update_correction(
     filing_id: str,
