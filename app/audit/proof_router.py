@@ -4,15 +4,16 @@ and the published sealing keys. The auditor's search and export live in ``router
 from __future__ import annotations
 
 import base64
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from sqlalchemy import select
 
 from app.audit.keys import key_document, published_keys, published_public_keys
 from app.audit.merkle import inclusion_path
 from app.audit.models import AuditEvent, AuditSeal
 from app.audit.router import record_auditor_query
+from app.audit.schemas import EventProof, InclusionProof, SealingKeys, VerifyReport
 from app.audit.serialize import EVENT_COLUMNS, canonical_json, event_record, seal_record
 from app.audit.verify import PINNED_HEAD_PATTERN, PinnedHead, seal_mapping, verify_database
 from app.deps import SessionDep
@@ -36,8 +37,11 @@ class NotSealedYet(Conflict):
     responses=problem_responses(401, 403, 404, 409),
 )
 async def event_proof(
-    event_id: int, request: Request, auditor: AuditorClient, session: SessionDep
-) -> dict[str, Any]:
+    event_id: Annotated[int, Path(ge=1, le=MAX_BIGINT, description="The event's id (seq).")],
+    request: Request,
+    auditor: AuditorClient,
+    session: SessionDep,
+) -> EventProof:
     """The event, its RFC 9162 audit path within its batch and the signed seal of that batch.
 
     Check it with only the public key: hash the event to its leaf, fold the audit path to the
@@ -64,18 +68,18 @@ async def event_proof(
     hashes = [leaves[i : i + 32] for i in range(0, len(leaves), 32)]
     index = event.leaf_index - seal.leaf_start
     record = event_record({c: getattr(event, c) for c in EVENT_COLUMNS})
-    return {
-        "event": {**record, "leaf_index": event.leaf_index},
-        "leaf_hash": hashes[index].hex(),
-        "leaf_bytes_b64": base64.b64encode(canonical_json(record)).decode(),
-        "proof": {
-            "leaf_index": event.leaf_index,
-            "index_in_batch": index,
-            "tree_size": seal.leaf_count,
-            "audit_path": [h.hex() for h in inclusion_path(index, hashes)],
-        },
-        "seal": seal_record(seal_mapping(seal), with_leaves=False),
-    }
+    return EventProof(
+        event={**record, "leaf_index": event.leaf_index},
+        leaf_hash=hashes[index].hex(),
+        leaf_bytes_b64=base64.b64encode(canonical_json(record)).decode(),
+        proof=InclusionProof(
+            leaf_index=event.leaf_index,
+            index_in_batch=index,
+            tree_size=seal.leaf_count,
+            audit_path=[h.hex() for h in inclusion_path(index, hashes)],
+        ),
+        seal=seal_record(seal_mapping(seal), with_leaves=False),
+    )
 
 
 @router.get(
@@ -100,7 +104,7 @@ async def verify_log(
             max_length=83,
         ),
     ] = None,
-) -> dict[str, Any]:
+) -> VerifyReport:
     """Recompute every leaf, root, seal hash, signature and chain link of the stored log (or of
     the batches holding events ``from``..``to``), streaming batch by batch. ``ok`` is false
     when anything was tampered with; ``first_problem`` names the first bad event id, its
@@ -115,13 +119,13 @@ async def verify_log(
     pinned = PinnedHead.parse(pinned_head) if pinned_head is not None else None
     keys = await published_public_keys(session)
     report = await verify_database(session, keys, from_seq=from_seq, to_seq=to_seq, pinned=pinned)
-    return report.as_dict()
+    return VerifyReport.model_validate(report.as_dict())
 
 
 @router.get("/public-key", summary="Sealing public keys", dependencies=[PUBLIC])
-async def public_key(request: Request, session: SessionDep) -> dict[str, Any]:
+async def public_key(request: Request, session: SessionDep) -> SealingKeys:
     """Every Ed25519 key that has signed seals, current and retired (base64 raw 32 bytes).
     Save this document: ``declare-once audit verify --public-key FILE`` needs nothing else."""
     sealer = getattr(request.app.state.audit, "sealer", None)
     current = sealer.current_key_id if sealer is not None else None
-    return key_document(await published_keys(session), current)
+    return SealingKeys.model_validate(key_document(await published_keys(session), current))

@@ -127,3 +127,61 @@ class AccessLogEntry(BaseModel):
 class AccessLogPage(BaseModel):
     items: list[AccessLogEntry]
     next_cursor: str | None = Field(description=CURSOR_DESCRIPTION)
+
+
+class InclusionProof(BaseModel):
+    leaf_index: int = Field(description="The event's position in the whole log.")
+    index_in_batch: int = Field(description="Its position in its sealed batch: the proof's index.")
+    tree_size: int = Field(description="The batch's leaf count: the proof's tree size.")
+    audit_path: list[str] = Field(description="RFC 9162 audit path, hex SHA-256 hashes.")
+
+
+class EventProof(BaseModel):
+    """Everything needed to check one event with the public key alone (docs/audit.md)."""
+
+    event: dict[str, Any] = Field(description="The event record, with its `leaf_index`.")
+    leaf_hash: str = Field(description="Hex SHA-256 leaf hash of the event.")
+    leaf_bytes_b64: str = Field(description="The canonical JSON bytes hashed (standard base64).")
+    proof: InclusionProof
+    seal: dict[str, Any] = Field(description="The signed seal of the event's batch.")
+
+
+class VerifyProblemOut(BaseModel):
+    code: str = Field(description="Stable code of what failed (docs/audit.md).")
+    detail: str
+    seq: int | None
+    leaf_index: int | None
+    seal_index: int | None
+
+
+class SealRef(BaseModel):
+    seal_index: int
+    seal_hash: str
+
+
+class VerifyReport(BaseModel):
+    ok: bool = Field(description="False when anything was tampered with.")
+    events_verified: int
+    seals_verified: int
+    unsealed_events: int
+    first_problem: VerifyProblemOut | None
+    problems: list[VerifyProblemOut]
+    problems_truncated: bool
+    anchor: dict[str, Any] | None = Field(description="The anchor the chain started from.")
+    head: dict[str, Any] | None = Field(description="The newest seal verified: pin it.")
+    pinned_head: SealRef | None
+
+
+class SealingKeyOut(BaseModel):
+    key_id: str
+    algorithm: str
+    public_key: str = Field(description="Raw 32-byte Ed25519 public key, standard base64.")
+    created_at: str
+    retired_at: str | None
+
+
+class SealingKeys(BaseModel):
+    algorithm: str
+    key_id_rule: str
+    current: str | None = Field(description="The key signing new seals.")
+    keys: list[SealingKeyOut]
