@@ -190,9 +190,7 @@ async def record_consent(
         raise Unprocessable("The consent is not valid.", code="invalid_consent", errors=problems)
     approved = body.citizen_approval is not None
     if body.citizen_approval is not None:
-        verify_approval(
-            verifier, body.citizen_approval, client_id=principal.client_id, body=body
-        )
+        verify_approval(verifier, body.citizen_approval, client_id=principal.client_id, body=body)
     status = ConsentStatus.ACTIVE if approved else ConsentStatus.PENDING
     periodic = body.fetch_type == FetchType.PERIODIC
     consent = Consent(
