@@ -16,12 +16,21 @@ from app.inputs import parse_json
 from app.registry import service
 from app.registry.schemas import (
     BatchResult,
+    CodeListSummary,
+    CodeListVersionSummary,
+    CodeListView,
     CompatibilityModeIn,
     CompatibilityModeOut,
     CompatibilityReport,
     CrosswalkOut,
     CrosswalkTableOut,
     PublishResultOut,
+    RecordExamples,
+    RecordJsonSchema,
+    RecordTypeOut,
+    RecordTypeSummary,
+    RecordVersionOut,
+    RecordVersionRef,
     ValidationResult,
     VersionStatusOut,
 )
@@ -31,6 +40,7 @@ from app.responses import DuplexStreamingResponse
 from app.routing import LARGE_BODY, HubRoute
 from app.security.deps import PUBLIC, AdminClient, AnyClient
 from dictionary import Status
+from dictionary.model import Element
 
 
 async def _catch_up(request: Request) -> None:
@@ -76,7 +86,7 @@ async def list_elements(
     dictionary: DictionaryDep,
     namespace: Annotated[str | None, Query(description="e.g. person")] = None,
     q: Annotated[str | None, Query(description="Search in ids and names.")] = None,
-) -> list[dict[str, Any]]:
+) -> list[Element]:
     """Every element with its definitions, type, format, code list and sensitivity."""
     needle = q.casefold() if q else None
     out = []
@@ -86,7 +96,7 @@ async def list_elements(
         text = f"{element.id} {element.name_vi or ''} {element.name_en or ''}".casefold()
         if needle and needle not in text:
             continue
-        out.append(element.model_dump(mode="json"))
+        out.append(element)
     return out
 
 
@@ -96,32 +106,32 @@ async def list_elements(
     dependencies=[PUBLIC],
     responses=problem_responses(404),
 )
-async def get_element(element_id: str, dictionary: DictionaryDep) -> dict[str, Any]:
+async def get_element(element_id: str, dictionary: DictionaryDep) -> Element:
     """One element by id (`namespace.name`)."""
     element = dictionary.elements.get(element_id)
     if element is None:
         raise NotFound(f"No element {element_id!r}.", code="unknown_element")
-    return element.model_dump(mode="json")
+    return element
 
 
 @router.get("/codelists", summary="List code lists", dependencies=[PUBLIC])
-async def list_codelists(dictionary: DictionaryDep) -> list[dict[str, Any]]:
+async def list_codelists(dictionary: DictionaryDep) -> list[CodeListSummary]:
     """Every code list with its versions and their effective dates."""
     return [
-        {
-            "id": c.id,
-            "name_vi": c.name_vi,
-            "name_en": c.name_en,
-            "versions": [
-                {
-                    "version": v.version,
-                    "effective_from": v.effective_from,
-                    "effective_to": v.effective_to,
-                    "entries": len(v.entries),
-                }
+        CodeListSummary(
+            id=c.id,
+            name_vi=c.name_vi,
+            name_en=c.name_en,
+            versions=[
+                CodeListVersionSummary(
+                    version=v.version,
+                    effective_from=v.effective_from,
+                    effective_to=v.effective_to,
+                    entries=len(v.entries),
+                )
                 for v in c.versions
             ],
-        }
+        )
         for c in sorted(dictionary.codelists.values(), key=lambda c: c.id)
     ]
 
@@ -134,11 +144,12 @@ async def list_codelists(dictionary: DictionaryDep) -> list[dict[str, Any]]:
 )
 async def get_codelist(
     codelist_id: str, dictionary: DictionaryDep, as_of: AsOf = None
-) -> dict[str, Any]:
+) -> CodeListView:
     """The version in force on `as_of` (default today), with its entries. The provinces give
     63 entries as of 2025-06-30 and 34 as of 2025-07-01."""
     codelist = service.codelist_of(dictionary, codelist_id)
-    return service.codelist_view(codelist, service.parse_as_of(as_of) or date.today())
+    view = service.codelist_view(codelist, service.parse_as_of(as_of) or date.today())
+    return CodeListView.model_validate(view)
 
 
 @router.get(
@@ -185,22 +196,22 @@ async def crosswalk(
 
 
 @router.get("/records", summary="List record types", dependencies=[PUBLIC])
-async def list_records(dictionary: DictionaryDep) -> list[dict[str, Any]]:
+async def list_records(dictionary: DictionaryDep) -> list[RecordTypeSummary]:
     """Every record type with its owning system, versions and compatibility mode."""
     return [
-        {
-            "name": r.name,
-            "title_vi": r.title_vi,
-            "title_en": r.title_en,
-            "owner_system": r.owner_system,
-            "subject_field": r.subject_field,
-            "per_subject": r.per_subject,
-            "compatibility": r.compatibility,
-            "latest": r.latest().version,
-            "versions": [
-                {"version": v.version, "status": v.status, "id": v.id} for v in r.versions
+        RecordTypeSummary(
+            name=r.name,
+            title_vi=r.title_vi,
+            title_en=r.title_en,
+            owner_system=r.owner_system,
+            subject_field=r.subject_field,
+            per_subject=r.per_subject,
+            compatibility=r.compatibility,
+            latest=r.latest().version,
+            versions=[
+                RecordVersionRef(version=v.version, status=v.status, id=v.id) for v in r.versions
             ],
-        }
+        )
         for r in sorted(dictionary.record_types.values(), key=lambda r: r.name)
     ]
 
@@ -211,10 +222,12 @@ async def list_records(dictionary: DictionaryDep) -> list[dict[str, Any]]:
     dependencies=[PUBLIC],
     responses=problem_responses(404),
 )
-async def get_record(name: str, dictionary: DictionaryDep) -> dict[str, Any]:
+async def get_record(name: str, dictionary: DictionaryDep) -> RecordTypeOut:
     """A record type with all its versions."""
     record_type = service.record_type_of(dictionary, name)
-    return record_type.model_dump(mode="json", exclude={"versions": {"__all__": {"examples"}}})
+    return RecordTypeOut.model_validate(
+        record_type.model_dump(mode="json", exclude={"versions": {"__all__": {"examples"}}})
+    )
 
 
 @router.get(
@@ -223,10 +236,14 @@ async def get_record(name: str, dictionary: DictionaryDep) -> dict[str, Any]:
     dependencies=[PUBLIC],
     responses=problem_responses(404),
 )
-async def get_record_version(name: str, version: str, dictionary: DictionaryDep) -> dict[str, Any]:
+async def get_record_version(
+    name: str, version: str, dictionary: DictionaryDep
+) -> RecordVersionOut:
     """One immutable version: fields, rules and its content-addressed id."""
     found = service.version_of(dictionary, name, version)
-    return {"record_type": name, **found.model_dump(mode="json", exclude={"examples"})}
+    return RecordVersionOut.model_validate(
+        {"record_type": name, **found.model_dump(mode="json", exclude={"examples"})}
+    )
 
 
 @router.get(
@@ -237,11 +254,12 @@ async def get_record_version(name: str, version: str, dictionary: DictionaryDep)
 )
 async def get_json_schema(
     name: str, version: str, dictionary: DictionaryDep, as_of: AsOf = None
-) -> dict[str, Any]:
+) -> RecordJsonSchema:
     """JSON Schema 2020-12, with the codes in force on `as_of` (default today) as enums."""
     validator = service.validator_of(dictionary, name, version)
     when = service.parse_as_of(as_of)
-    return validator.json_schema if when is None else validator.json_schema_as_of(when)
+    schema = validator.json_schema if when is None else validator.json_schema_as_of(when)
+    return RecordJsonSchema(schema)
 
 
 @router.get(
@@ -250,10 +268,11 @@ async def get_json_schema(
     dependencies=[PUBLIC],
     responses=problem_responses(404),
 )
-async def get_examples(name: str, version: str, dictionary: DictionaryDep) -> dict[str, Any]:
+async def get_examples(name: str, version: str, dictionary: DictionaryDep) -> RecordExamples:
     """Valid records, and invalid ones with the error codes each must produce."""
     found = service.version_of(dictionary, name, version)
-    return {"record_type": name, "version": version, **found.examples.model_dump(mode="json")}
+    examples = found.examples.model_dump(mode="json")
+    return RecordExamples.model_validate({"record_type": name, "version": version, **examples})
 
 
 @router.post(
@@ -459,9 +478,10 @@ async def validate_record(
     summary="Validate many records (JSON array or NDJSON stream)",
     responses={
         200: {
+            "model": BatchResult,
             "description": "A JSON summary for a JSON array; one NDJSON result line per "
             "record, streamed, for NDJSON.",
-            "content": {"application/x-ndjson": {}},
+            "content": {"application/x-ndjson": {"schema": {"type": "string"}}},
         },
         **problem_responses(400, 401, 403, 404, 413),
     },

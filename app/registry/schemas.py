@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 from dictionary import CompatibilityMode
+from dictionary.model import CodeListEntry
 
 
 class ValidationErrorOut(BaseModel):
@@ -123,3 +125,91 @@ class CrosswalkTableOut(BaseModel):
     from_version: str
     to_version: str
     rows: list[CrosswalkRowOut]
+
+
+class CodeListVersionSummary(BaseModel):
+    version: str
+    effective_from: date | None
+    effective_to: date | None
+    entries: int = Field(description="How many codes the version has.")
+
+
+class CodeListSummary(BaseModel):
+    id: str
+    name_vi: str | None
+    name_en: str | None
+    versions: list[CodeListVersionSummary]
+
+
+class CodeListView(BaseModel):
+    """A code list's version in force on `as_of`, with its entries."""
+
+    id: str
+    name_vi: str | None
+    name_en: str | None
+    definition_vi: str | None
+    definition_en: str | None
+    owner: str | None
+    as_of: str
+    version: str
+    effective_from: date | None
+    effective_to: date | None
+    source: str | None
+    versions: list[CodeListVersionSummary]
+    entries: list[CodeListEntry]
+
+
+class RecordVersionRef(BaseModel):
+    version: str
+    status: str
+    id: str = Field(description="The version's content-addressed id.")
+
+
+class RecordTypeSummary(BaseModel):
+    name: str
+    title_vi: str | None
+    title_en: str | None
+    owner_system: str
+    subject_field: str
+    per_subject: str
+    compatibility: str
+    latest: str = Field(description="The latest version.")
+    versions: list[RecordVersionRef]
+
+
+class RecordTypeOut(BaseModel):
+    """A record type with all its versions (their fields and rules, without examples)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    name: str
+    owner_system: str
+    compatibility: str
+    versions: list[dict[str, Any]]
+
+
+class RecordVersionOut(BaseModel):
+    """One immutable version: its fields, rules and content-addressed id."""
+
+    model_config = ConfigDict(extra="allow")
+
+    record_type: str
+    version: str
+    status: str
+    id: str
+    fields: list[dict[str, Any]]
+    rules: list[dict[str, Any]]
+
+
+class RecordJsonSchema(RootModel[dict[str, Any]]):
+    """A JSON Schema 2020-12 document."""
+
+
+class RecordExamples(BaseModel):
+    record_type: str
+    version: str
+    valid: list[dict[str, Any]] = Field(description="Records that validate.")
+    invalid: list[dict[str, Any]] = Field(
+        description="Records that fail, each with the exact error codes it must produce."
+    )
+    as_of: date | None
