@@ -27,7 +27,7 @@ from app.registry.schemas import (
     PublishResultOut,
     RecordExamples,
     RecordJsonSchema,
-    RecordTypeOut,
+    RecordTypeDetail,
     RecordTypeSummary,
     RecordVersionOut,
     RecordVersionRef,
@@ -222,10 +222,10 @@ async def list_records(dictionary: DictionaryDep) -> list[RecordTypeSummary]:
     dependencies=[PUBLIC],
     responses=problem_responses(404),
 )
-async def get_record(name: str, dictionary: DictionaryDep) -> RecordTypeOut:
+async def get_record(name: str, dictionary: DictionaryDep) -> RecordTypeDetail:
     """A record type with all its versions."""
     record_type = service.record_type_of(dictionary, name)
-    return RecordTypeOut.model_validate(
+    return RecordTypeDetail.model_validate(
         record_type.model_dump(mode="json", exclude={"versions": {"__all__": {"examples"}}})
     )
 

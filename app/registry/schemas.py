@@ -177,7 +177,7 @@ class RecordTypeSummary(BaseModel):
     versions: list[RecordVersionRef]
 
 
-class RecordTypeOut(BaseModel):
+class RecordTypeDetail(BaseModel):
     """A record type with all its versions (their fields and rules, without examples)."""
 
     model_config = ConfigDict(extra="allow")
