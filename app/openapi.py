@@ -5,7 +5,8 @@ The errors every route of a kind can send are added here, once, from what the ro
 
 - 400 on every operation: the edge refuses a malformed request (control characters in the
   URL or a header, a body that is not JSON) before any route runs;
-- 401 and 403 on every route that takes a bearer credential (every route but the public);
+- 401 and 403 on every route that takes a bearer credential (every route but the public),
+  and 503 ``audit_unavailable`` (the access log cannot be written);
 - 404 on every route with a path parameter (it names something that may not exist);
 - 422 ``request_invalid`` on every route with a parameter or a body (FastAPI's request
   validation, answered as a Problem, never as FastAPI's ``HTTPValidationError``);
@@ -99,7 +100,9 @@ def operation_id(route: APIRoute) -> str:
 def _common_statuses(operation: dict[str, Any]) -> list[int]:
     statuses = [400]
     if operation.get("security"):  # the bearer scheme: an API key or a citizen's eID token
-        statuses += [401, 403]
+        # 503 `audit_unavailable`: what an authenticated caller does is logged before it is
+        # answered, and nothing is answered when the access log cannot be written.
+        statuses += [401, 403, 503]
     parameters = operation.get("parameters", [])
     has_body = "requestBody" in operation
     if any(p.get("in") == "path" for p in parameters):
