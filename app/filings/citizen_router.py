@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter
 
 from app.deps import DictionaryDep, SessionDep
@@ -15,18 +13,23 @@ from app.security.deps import CitizenDep
 router = APIRouter(prefix="/v1/me", tags=["citizen"], route_class=HubRoute)
 
 
-@router.get("/filings", summary="My filings", response_model=list[FilingSummary])
+@router.get("/filings", summary="My filings")
 async def my_filings(
     citizen: CitizenDep, session: SessionDep, dictionary: DictionaryDep
-) -> list[dict[str, Any]]:
+) -> list[FilingSummary]:
     """Filings where the citizen is the applicant or the person the filing is for, newest
     first, with their status and declare-once counts (no dossier values)."""
     filings = await service.filings_of_citizen(session, citizen.citizen_id)
-    return [flows.summary_view(service.procedure_of(dictionary, f.procedure), f) for f in filings]
+    return [
+        FilingSummary.model_validate(
+            flows.summary_view(service.procedure_of(dictionary, f.procedure), f)
+        )
+        for f in filings
+    ]
 
 
-@router.get("/corrections", summary="My correction requests", response_model=list[CorrectionOut])
-async def my_corrections(citizen: CitizenDep, session: SessionDep) -> list[dict[str, Any]]:
+@router.get("/corrections", summary="My correction requests")
+async def my_corrections(citizen: CitizenDep, session: SessionDep) -> list[CorrectionOut]:
     """The correction requests filed in the citizen's filings, with their status."""
     corrections = await service.corrections_of_citizen(session, citizen.citizen_id)
-    return [flows.correction_view(c) for c in corrections]
+    return [CorrectionOut.model_validate(flows.correction_view(c)) for c in corrections]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter
 
 from app.deps import SessionDep
@@ -31,11 +29,10 @@ def count_submission(metrics: HubMetrics, procedure: Procedure, filing: Filing) 
 @router.get(
     "/declare-once",
     summary="Declare-once rate by procedure and agency",
-    response_model=DeclareOnceStats,
 )
-async def declare_once(auditor: AuditorClient, session: SessionDep) -> dict[str, Any]:
+async def declare_once(auditor: AuditorClient, session: SessionDep) -> DeclareOnceStats:
     """Over every submitted filing: fields pre-filled from state data against fields typed
     by the applicant, and components satisfied from state data against components the
     applicant supplied; in total, by procedure and by the agency that handled the filing.
     `declare_once_rate` is pre-filled fields over all fields filled."""
-    return await service.declare_once_stats(session)
+    return DeclareOnceStats.model_validate(await service.declare_once_stats(session))
