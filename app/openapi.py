@@ -23,22 +23,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
-PROBLEM_CONTENT_TYPE = "application/problem+json"
-PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
-
-_TITLES = {
-    400: "Bad request",
-    401: "Authentication required",
-    403: "Forbidden",
-    404: "Not found",
-    409: "Conflict",
-    413: "Payload too large",
-    415: "Unsupported media type",
-    422: "Validation failed",
-    502: "Bad gateway",
-    503: "Service unavailable",
-    504: "Gateway timeout",
-}
+from app.errors import problem_responses
 
 # FastAPI's own validation error schemas: the hub never sends them.
 _FASTAPI_VALIDATION_SCHEMAS = ("HTTPValidationError", "ValidationError")
@@ -86,10 +71,7 @@ def required_in_docs(**schema: Any) -> dict[str, Any]:
 
 
 def problem_response_entry(status: int) -> dict[str, Any]:
-    return {
-        "description": _TITLES.get(status, "Error"),
-        "content": {PROBLEM_CONTENT_TYPE: {"schema": dict(PROBLEM_REF)}},
-    }
+    return problem_responses(status)[status]
 
 
 def operation_id(route: APIRoute) -> str:
