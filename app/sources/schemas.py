@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, JsonValue, field_validator
 
@@ -37,12 +37,15 @@ RetriesIn = RetryPolicy
 BreakerIn = BreakerPolicy
 
 
+RecordTypeName = Annotated[str, Field(min_length=1, max_length=100)]
+
+
 class MappingIn(_In):
     """The mapping for one record type: inline (``mapping``), or a shipped one by name
     (``shipped``, e.g. ``population.Person``). With neither, the shipped
     ``<system>.<record_type>`` is used."""
 
-    record_type: str = Field(min_length=1, max_length=100)
+    record_type: RecordTypeName
     mapping: dict[str, Any] | None = None
     shipped: str | None = Field(default=None, min_length=1, max_length=100)
 
@@ -60,7 +63,7 @@ class ConnectorCreate(_In):
     )
     base_url: AnyHttpUrl
     auth: AuthIn | None = None
-    record_types: list[str | MappingIn] | None = Field(
+    record_types: list[RecordTypeName | MappingIn] | None = Field(
         default=None,
         min_length=1,
         max_length=50,
