@@ -39,6 +39,7 @@ from app.main import create_app
 from app.security import service as security_service
 from app.security.citizen import issue_citizen_token
 from app.security.roles import Role
+from dictionary import load_dictionary
 
 # A deterministic, modest run in `make test`; HUB_FUZZ_EXAMPLES=50 HUB_FUZZ_RANDOM=1 explores.
 EXAMPLES = int(os.environ.get("HUB_FUZZ_EXAMPLES", "4"))
@@ -61,16 +62,22 @@ async def _create_keys(settings: Settings) -> dict[str, str]:
     """One API key per role, written straight through the security service."""
     engine = create_engine(settings.database_url)
     sessionmaker = create_sessionmaker(engine)
+    dictionary = load_dictionary(settings.dictionary_path)
     keys = {}
     try:
         for role in Role:
             async with sessionmaker() as session:
-                _client, _key, plaintext = await security_service.create_client(
+                client, _key, plaintext = await security_service.create_client(
                     session,
                     name=f"fuzz-{role.value}-{uuid.uuid4().hex[:6]}",
                     agency="Fuzzing agency",
                     roles=[role],
                 )
+                if role is Role.consumer:
+                    # Granted every procedure, so filings are explored past the grant check.
+                    await security_service.replace_procedure_grants(
+                        session, dictionary, client.id, list(dictionary.procedures)
+                    )
             keys[role.value] = plaintext
     finally:
         await engine.dispose()
