@@ -37,7 +37,7 @@ from app.registry.schemas import (
 from app.registry.sync import DictionarySync
 from app.registry.validation import NdjsonValidation, parse_json_array, validate_array
 from app.responses import DuplexStreamingResponse
-from app.routing import LARGE_BODY, HubRoute
+from app.routing import LARGE_BODY, NDJSON_TYPES, HubRoute, media_type_of
 from app.security.deps import PUBLIC, AdminClient, AnyClient
 from dictionary import Status
 from dictionary.model import Element
@@ -78,7 +78,6 @@ _BATCH_BODY: dict[str, Any] = {
         },
     },
 }
-NDJSON_TYPES = ("application/x-ndjson", "application/ndjson", "application/jsonl")
 
 
 @router.get("/elements", summary="List dictionary elements", dependencies=[PUBLIC])
@@ -504,8 +503,7 @@ async def validate_batch(
     validator = service.validator_of(dictionary, record_type, version)
     when = service.parse_as_of(as_of)
     warnings = service.deprecation_warnings(dictionary, record_type, validator.version)
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type in NDJSON_TYPES:
+    if media_type_of(request) in NDJSON_TYPES:
         run = NdjsonValidation(validator, request.stream(), when)
         await run.start()
         return DuplexStreamingResponse(
