@@ -15,11 +15,12 @@ from typing import Any
 import httpx
 import orjson
 import pytest
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 
 from app import migrate
 from app.config import Settings
 from app.db import create_engine, create_sessionmaker
+from app.routing import LARGE_BODY, HubRoute
 from app.security import service as security_service
 from app.security.roles import Role
 from tests.conftest import ApiCredentials, MakeClient
@@ -121,6 +122,33 @@ async def test_a_large_body_without_a_valid_credential_is_not_read(
     )
     assert status in (401, 403), problem
     assert body.chunks_taken == 0
+
+
+@pytest.mark.parametrize("declare_length", [True, False])
+async def test_a_large_body_read_before_any_credential_is_refused_unread(
+    app: FastAPI, settings: Settings, declare_length: bool
+) -> None:
+    # The batch route checks the credential before it reads; this route reads first, so only
+    # the edge stands between an anonymous caller and a body up to the batch limit.
+    async def upload(request: Request) -> dict[str, int]:
+        return {"size": len(await request.body())}
+
+    app.router.add_api_route(
+        "/test/upload",
+        upload,
+        methods=["POST"],
+        openapi_extra={**LARGE_BODY, "requestBody": {"content": {"text/plain": {}}}},
+        route_class_override=HubRoute,
+    )
+    body = StreamedBody(settings.max_body_bytes * 4)
+    headers = {"content-type": "text/plain"}
+    status, problem = await _call(
+        app, "POST", "/test/upload", body, headers, declare_length=declare_length
+    )
+    assert (status, problem["code"]) == (401, "unauthenticated")
+    # Declared: nothing read. Streamed: read no further than the ordinary limit.
+    most = 0 if declare_length else settings.max_body_bytes // CHUNK + 1
+    assert body.chunks_taken <= most
 
 
 async def test_a_body_over_the_largest_limit_is_refused_before_routing(
