@@ -63,11 +63,13 @@ def consent_hash(client_id: str, body: ConsentCreate) -> str:
 
 def verify_approval(
     verifier: CitizenTokenVerifier, token: str, *, client_id: str, body: ConsentCreate
-) -> None:
-    """Refuse a token that is not the subject's signed approval of exactly ``body``.
+) -> str:
+    """The consent hash ``token`` approves, if it is the subject's signed approval of exactly
+    ``body``.
 
     Every failure is the same 403 ``consent_approval_invalid``, its ``reason`` saying which:
-    ``invalid_token``, ``expired``, ``wrong_subject`` or ``hash_mismatch``.
+    ``invalid_token``, ``expired``, ``wrong_subject`` or ``hash_mismatch`` (``already_used``
+    is the recording's: one approval activates one consent).
     """
     try:
         claims = verifier.verified_claims(token)
@@ -82,8 +84,10 @@ def verify_approval(
             "The approval was signed by another citizen than the consent's subject.",
             extra={"reason": "wrong_subject"},
         )
-    if claims.get(APPROVAL_CLAIM) != consent_hash(client_id, body):
+    digest = consent_hash(client_id, body)
+    if claims.get(APPROVAL_CLAIM) != digest:
         raise ConsentApprovalInvalid(
             "The approval does not bind this consent: its consent_sha256 differs.",
             extra={"reason": "hash_mismatch"},
         )
+    return digest

@@ -78,3 +78,6 @@ class Consent(Base):
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
     ended_by: Mapped[str | None] = mapped_column(String(20), default=None)
     end_reason: Mapped[str | None] = mapped_column(Text, default=None)
+    # The consent hash a citizen-signed approval bound; unique, so one approval activates
+    # one consent: replaying it cannot re-create a consent the citizen revoked or spent.
+    approval_sha256: Mapped[str | None] = mapped_column(String(64), unique=True, default=None)

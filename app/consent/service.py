@@ -16,10 +16,12 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.events import AuditEntry, AuditSink, EventKind, Outcome
 from app.consent.approval import verify_approval
+from app.consent.errors import ConsentApprovalInvalid
 from app.consent.models import Consent, ConsentStatus, FetchType
 from app.consent.schemas import ConsentCreate
 from app.errors import Conflict, NotFound, Unprocessable
@@ -188,9 +190,12 @@ async def record_consent(
     problems = check_consent_request(dictionary, body, now)
     if problems:
         raise Unprocessable("The consent is not valid.", code="invalid_consent", errors=problems)
-    approved = body.citizen_approval is not None
+    approval = None
     if body.citizen_approval is not None:
-        verify_approval(verifier, body.citizen_approval, client_id=principal.client_id, body=body)
+        approval = verify_approval(
+            verifier, body.citizen_approval, client_id=principal.client_id, body=body
+        )
+    approved = approval is not None
     status = ConsentStatus.ACTIVE if approved else ConsentStatus.PENDING
     periodic = body.fetch_type == FetchType.PERIODIC
     consent = Consent(
@@ -220,9 +225,19 @@ async def record_consent(
         created_at=now,
         updated_at=now,
         activated_at=now if approved else None,
+        approval_sha256=approval,
     )
     session.add(consent)
-    await session.commit()
+    try:
+        await session.commit()
+    except IntegrityError:
+        await session.rollback()
+        if not approved:
+            raise
+        raise ConsentApprovalInvalid(
+            "This approval has already activated a consent; the citizen approves again.",
+            extra={"reason": "already_used"},
+        ) from None
     return RecordedConsent(consent, approved)
 
 

@@ -134,6 +134,26 @@ async def test_an_approval_that_does_not_bind_this_consent_is_refused_and_nothin
     assert await refusal_code(app, consumer) == "no_basis"
 
 
+async def test_a_replayed_approval_cannot_bring_back_a_consent_the_citizen_revoked(
+    app: FastAPI, client: httpx.AsyncClient, consumer: Consumer, settings: Settings
+) -> None:
+    body = consent_body()
+    body["citizen_approval"] = approval_token(settings, consumer.client_id, body)
+    first = await post(client, consumer, body)
+    assert first.status_code == 201, first.text
+    revoked = await client.post(
+        f"/v1/me/consents/{first.json()['id']}/revoke", headers=citizen_headers(settings)
+    )
+    assert revoked.status_code == 200, revoked.text
+    replayed = await post(client, consumer, body)
+    assert replayed.status_code == 403, replayed.text
+    assert replayed.json()["code"] == "consent_approval_invalid"
+    assert replayed.json()["reason"] == "already_used"
+    mine = await client.get("/v1/me/consents", headers=citizen_headers(settings))
+    assert [c["status"] for c in mine.json()] == ["REVOKED"]
+    assert await refusal_code(app, consumer) == "consent_revoked"
+
+
 async def test_the_citizen_approves_a_pending_consent_in_their_view_and_it_is_audited(
     app: FastAPI, client: httpx.AsyncClient, consumer: Consumer, settings: Settings
 ) -> None:
