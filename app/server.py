@@ -1,15 +1,16 @@
-"""The HTTP protocol classes ``declare-once serve`` gives uvicorn.
+"""The HTTP protocol class ``declare-once serve`` gives uvicorn.
 
 A request the HTTP parser cannot read (a control character in a header, a broken request
-line) never reaches the application; uvicorn answers it itself, in plain text. These
-subclasses answer it as a Problem document like every other refusal, with the code
+line) never reaches the application; uvicorn answers it itself, in plain text. This
+subclass answers it as a Problem document like every other refusal, with the code
 ``malformed_request``.
+
+``serve`` runs httptools (llhttp) only: it refuses every control character but tab in a
+header value, where h11 lets U+0001 to U+001F and U+007F through to the application.
 """
 
 from __future__ import annotations
 
-import h11
-from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from app.errors import MalformedRequest, problem_body
@@ -36,20 +37,6 @@ def _headers(body: bytes) -> list[tuple[bytes, bytes]]:
         (b"content-length", str(len(body)).encode("ascii")),
         (b"connection", b"close"),
     ]
-
-
-class ProblemH11Protocol(H11Protocol):
-    def send_400_response(self, msg: str) -> None:
-        body = _problem()
-        event = h11.Response(status_code=400, headers=_headers(body), reason=b"Bad Request")
-        for output in (
-            self.conn.send(event),
-            self.conn.send(h11.Data(data=body)),
-            self.conn.send(h11.EndOfMessage()),
-        ):
-            if output:
-                self.transport.write(output)
-        self.transport.close()
 
 
 class ProblemHttpToolsProtocol(HttpToolsProtocol):
