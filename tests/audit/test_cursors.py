@@ -17,6 +17,7 @@ from app.security.citizen import issue_citizen_token
 from tests.conftest import MakeClient
 
 CITIZEN = "001090012345"
+OTHER_CITIZEN = "001090054321"
 HUGE = 2**63
 
 
@@ -29,14 +30,14 @@ def _unsigned(position: int) -> str:
     return _b64(orjson.dumps({"v": 1, "s": position, "f": "0" * 16}))
 
 
-async def _seed(app: FastAPI, count: int = 3) -> None:
+async def _seed(app: FastAPI, count: int = 3, subject_id: str = CITIZEN) -> None:
     for _ in range(count):
         await app.state.audit.append(
             AuditEntry(
                 kind=EventKind.DATA_PULL,
                 outcome=Outcome.ALLOWED,
                 client_id="client-1",
-                subject_id=CITIZEN,
+                subject_id=subject_id,
                 record_type="Person",
                 fields=["full_name"],
                 purpose="identity-check",
@@ -122,3 +123,32 @@ def test_a_cursor_verifies_only_for_its_scope_and_key() -> None:
     for bad in (MAX_POSITION + 1, -1, True, 1.5, "1"):
         with pytest.raises(InvalidCursor):
             codec.decode("x", codec.encode("x", {"s": bad}), ("s",))  # type: ignore[dict-item]
+
+
+async def test_a_cursor_is_refused_by_another_query_citizen_or_route(
+    app: FastAPI, client: httpx.AsyncClient, settings: Settings, make_api_client: MakeClient
+) -> None:
+    await _seed(app)
+    await _seed(app, 1, OTHER_CITIZEN)
+    auditor = await make_api_client("auditor")
+    citizen = {"Authorization": f"Bearer {issue_citizen_token(settings, CITIZEN)}"}
+    other = {"Authorization": f"Bearer {issue_citizen_token(settings, OTHER_CITIZEN)}"}
+    page = {"limit": "1"}
+    search = {**page, "kind": "data.pull"}
+    by_auditor = await client.get("/v1/audit/events", params=search, headers=auditor.headers)
+    by_citizen = await client.get("/v1/me/access-log", params=page, headers=citizen)
+    issued_search = by_auditor.json()["next_cursor"]
+    issued_log = by_citizen.json()["next_cursor"]
+    assert issued_search and issued_log
+    for path, params, headers in (
+        ("/v1/me/access-log", {**page, "cursor": issued_search}, citizen),
+        ("/v1/me/access-log", {**page, "cursor": issued_log}, other),
+        ("/v1/audit/events", {**search, "cursor": issued_log}, auditor.headers),
+        ("/v1/audit/events", {**page, "cursor": issued_search}, auditor.headers),
+        ("/v1/audit/events", {**search, "order": "asc", "cursor": issued_search}, auditor.headers),
+    ):
+        answer = await client.get(path, params=params, headers=headers)
+        assert (answer.status_code, answer.json()["code"]) == (400, "invalid_cursor"), (
+            path,
+            params,
+        )
