@@ -11,7 +11,6 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import select, text
 
-from app.audit import verify as verify_module
 from app.audit.events import AuditEntry, EventKind, Outcome
 from app.audit.keys import key_document, public_keys_from_document, published_keys
 from app.audit.models import AuditEvent
@@ -22,6 +21,8 @@ from app.audit.serialize import (
     event_bytes_from_text,
 )
 from app.audit.verify import Report, _RawReader, export_lines, verify_database, verify_jsonl
+from app.audit.verify import jsonl as jsonl_module
+from app.audit.verify import raw as raw_module
 from app.config import Settings
 from tests.audit.test_log_seal_verify import TAMPERING, _append_and_seal, _edit
 
@@ -50,7 +51,7 @@ async def _report(app: FastAPI, *, typed: bool, **kwargs: Any) -> Report:
     async with app.state.sessionmaker() as session:
         if typed:  # the reference: ORM rows through event_bytes, a seal per query
             with pytest.MonkeyPatch.context() as mp:
-                mp.setattr(verify_module._RawReader, "open", _no_reader)
+                mp.setattr(_RawReader, "open", _no_reader)
                 return await verify_database(session, keys, **kwargs)
         return await verify_database(session, keys, **kwargs)
 
@@ -62,8 +63,8 @@ async def _no_reader(session: Any) -> None:
 @pytest.fixture
 def small_pages(monkeypatch: pytest.MonkeyPatch) -> None:
     """Several queries per page and seals split across queries, at test sizes."""
-    monkeypatch.setattr(verify_module, "_SEALS_PER_PAGE", 2)
-    monkeypatch.setattr(verify_module, "_LEAVES_PER_QUERY", 15)
+    monkeypatch.setattr(raw_module, "_SEALS_PER_PAGE", 2)
+    monkeypatch.setattr(raw_module, "_LEAVES_PER_QUERY", 15)
 
 
 @pytest.mark.parametrize("kind", list(TAMPERING))
@@ -158,7 +159,7 @@ async def test_jsonl_reads_the_same_at_any_block_size(
     await _append_and_seal(app, 25)
     await app.state.audit.append(_odd_entry(99))  # one unsealed event at the end
     keys = await _keys(app)
-    monkeypatch.setattr(verify_module, "_BLOCK", block)
+    monkeypatch.setattr(jsonl_module, "_BLOCK", block)
     data = await _export(app)
     good = verify_jsonl(io.BytesIO(data), keys)
     assert good.ok and (good.events, good.seals, good.unsealed) == (25, 3, 1), good.as_dict()
