@@ -16,6 +16,7 @@ from sqlalchemy import select
 from app.audit import query
 from app.audit.events import AuditEntry, AuditUnavailable, EventKind, Outcome
 from app.audit.models import AuditEvent
+from app.audit.query import export as export_module
 from app.audit.serialize import canonical_json, event_record
 from app.security.citizen import issue_citizen_token
 from app.security.roles import Role
@@ -329,7 +330,8 @@ async def test_the_export_streams_jsonl_and_csv_matching_the_filtered_set(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     seq = await _seed(app)
-    monkeypatch.setattr(query, "EXPORT_PAGE_SIZE", 2)  # several keyset pages for five events
+    # several keyset pages for five events
+    monkeypatch.setattr(export_module, "EXPORT_PAGE_SIZE", 2)
 
     jsonl = await _export(client, auditor)
     assert jsonl.headers["content-type"].startswith("application/x-ndjson")
