@@ -24,7 +24,7 @@ import copy
 import time
 import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from datetime import time as clock_time
 from typing import Any
@@ -32,44 +32,37 @@ from typing import Any
 import jsonschema_rs
 
 from dictionary.errors import CompileError
-from dictionary.formats import ASCII_ONLY_FORMATS, HUB_FORMATS, KNOWN_FORMATS, NFC_ONLY_FORMATS
+from dictionary.formats import HUB_FORMATS
 from dictionary.model import (
     CodeList,
     CodeListVersion,
     Element,
-    FieldSpec,
-    ObjectSpec,
-    PropertyRef,
     RecordType,
     RecordVersion,
     ValidationIssue,
 )
+from dictionary.nfc import _needs_nfc, nfc_record
+from dictionary.references import Problem, element_problems, reference_problems, used_codelists
 from dictionary.rules import CompiledRule, compile_rules, run_rules
+from dictionary.schema import (
+    JSON_SCHEMA_DIALECT,
+    SchemaBuilder,
+    _may_pass_unnormalised,
+    _Node,
+    _path_tree,
+)
 
-JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
-_JSON_TYPES = {
-    "string": "string",
-    "integer": "integer",
-    "decimal": "number",
-    "boolean": "boolean",
-    "date": "string",
-    "datetime": "string",
-    "code": "string",
-    "object": "object",
-    "list": "array",
-}
-_DEFAULT_FORMATS = {"date": "date", "datetime": "date-time"}
-_CONSTRAINT_KEYWORDS = {
-    "min_length": "minLength",
-    "max_length": "maxLength",
-    "pattern": "pattern",
-    "minimum": "minimum",
-    "maximum": "maximum",
-    "exclusive_minimum": "exclusiveMinimum",
-    "exclusive_maximum": "exclusiveMaximum",
-    "min_items": "minItems",
-    "max_items": "maxItems",
-}
+__all__ = [
+    "JSON_SCHEMA_DIALECT",
+    "Problem",
+    "RecordValidator",
+    "SchemaBuilder",
+    "element_problems",
+    "nfc_record",
+    "reference_problems",
+    "used_codelists",
+]
+
 _ISSUE_CODES = {
     "Type": "type",
     "Pattern": "pattern",
@@ -93,335 +86,6 @@ _is_normalized = unicodedata.is_normalized
 
 def _refuse_retrieval(uri: str) -> Any:
     raise ValueError(f"the hub never fetches schemas over the network ({uri})")
-
-
-# ---------------------------------------------------------------------------------------------
-# References
-
-
-Problem = tuple[str, str]  # (stable code, message)
-
-
-def reference_problems(
-    version: RecordVersion, elements: Mapping[str, Element], codelists: Mapping[str, CodeList]
-) -> list[Problem]:
-    """Every dangling reference of a version: field -> element, element -> code list or items,
-    rule -> field. Elements are followed through objects and lists."""
-    problems: list[Problem] = []
-    seen: set[str] = set()
-
-    def visit(element_id: str, where: str, stack: tuple[str, ...]) -> None:
-        element = elements.get(element_id)
-        if element is None:
-            problems.append(
-                ("dangling_reference", f"{where} refers to unknown element {element_id!r}")
-            )
-            return
-        if element_id in stack:
-            cycle = " -> ".join((*stack, element_id))
-            problems.append(("element_cycle", f"element {element_id} contains itself: {cycle}"))
-            return
-        if element_id in seen:
-            return
-        seen.add(element_id)
-        problems.extend(p for p in element_problems(element, codelists) if p not in problems)
-        for ref_where, ref in _element_refs(element):
-            visit(ref, f"element {element_id} {ref_where}", (*stack, element_id))
-
-    for spec in version.fields:
-        visit(spec.element, f"field {spec.name}", ())
-    names = {f.name for f in version.fields}
-    for rule in version.rules:
-        for name in rule.fields:
-            if name not in names:
-                problems.append(
-                    ("dangling_reference", f"rule {rule.id} refers to unknown field {name!r}")
-                )
-    return list(dict.fromkeys(problems))
-
-
-def _element_refs(element: Element) -> list[tuple[str, str]]:
-    refs: list[tuple[str, str]] = []
-    if isinstance(element.items, str):
-        refs.append(("items", element.items))
-    elif isinstance(element.items, ObjectSpec):
-        refs += [(f"items.{n}", p.element) for n, p in element.items.properties.items()]
-    for name, prop in (element.properties or {}).items():
-        refs.append((f"property {name}", prop.element))
-    return refs
-
-
-def element_problems(element: Element, codelists: Mapping[str, CodeList]) -> list[Problem]:
-    """What is wrong with one element on its own: its code list, format and structure."""
-    problems: list[Problem] = []
-    where = f"element {element.id}"
-    if element.type == "code":
-        if element.codelist is None:
-            problems.append(("missing_codelist", f"{where} is of type code but names no codelist"))
-        elif element.codelist not in codelists:
-            problems.append(
-                ("dangling_reference", f"{where} refers to unknown codelist {element.codelist!r}")
-            )
-    elif element.codelist is not None:
-        problems.append(
-            (
-                "unexpected_codelist",
-                f"{where} names codelist {element.codelist!r} but is not of type code",
-            )
-        )
-    if element.type == "list" and element.items is None:
-        problems.append(("missing_items", f"{where} is of type list but has no items"))
-    if element.type != "list" and element.items is not None:
-        problems.append(("unexpected_items", f"{where} has items but is not of type list"))
-    if element.type == "object" and not element.properties:
-        problems.append(("missing_properties", f"{where} is of type object but has no properties"))
-    if element.type != "object" and element.properties:
-        problems.append(
-            ("unexpected_properties", f"{where} has properties but is not of type object")
-        )
-    if element.format is not None and element.format not in KNOWN_FORMATS:
-        problems.append(("unknown_format", f"{where} uses unknown format {element.format!r}"))
-    return problems
-
-
-def used_codelists(version: RecordVersion, elements: Mapping[str, Element]) -> tuple[str, ...]:
-    found: dict[str, None] = {}
-    seen: set[str] = set()
-
-    def visit(element_id: str) -> None:
-        element = elements.get(element_id)
-        if element is None or element_id in seen:
-            return
-        seen.add(element_id)
-        if element.type == "code" and element.codelist:
-            found[element.codelist] = None
-        for _, ref in _element_refs(element):
-            visit(ref)
-
-    for spec in version.fields:
-        visit(spec.element)
-    return tuple(found)
-
-
-# ---------------------------------------------------------------------------------------------
-# Schema building
-
-
-@dataclass
-class _Node:
-    """Where an instance path lands: the element there, its properties and its items."""
-
-    element: str | None
-    children: dict[str, _Node] = field(default_factory=dict)
-    items: _Node | None = None
-
-
-class SchemaBuilder:
-    def __init__(
-        self,
-        elements: Mapping[str, Element],
-        codes: Mapping[str, CodeListVersion | None],
-    ) -> None:
-        self.elements = elements
-        self.codes = codes
-
-    def record_schema(self, record_type: RecordType, version: RecordVersion) -> dict[str, Any]:
-        properties = {spec.name: self.field_schema(spec) for spec in version.fields}
-        schema: dict[str, Any] = {
-            "$schema": JSON_SCHEMA_DIALECT,
-            "$id": f"urn:declare-once:record:{record_type.name}:{version.version}",
-            "title": f"{record_type.name} {version.version}",
-        }
-        description = record_type.description_en or record_type.title_en
-        if description:
-            schema["description"] = description
-        schema.update(
-            {
-                "type": "object",
-                "properties": properties,
-                "required": [spec.name for spec in version.fields if spec.required],
-                "additionalProperties": False,
-                "x-record-type": record_type.name,
-                "x-version": version.version,
-                "x-version-id": version.id,
-            }
-        )
-        return schema
-
-    def field_schema(self, spec: FieldSpec) -> dict[str, Any]:
-        single = self.element_schema(spec.element, ())
-        if not spec.is_list:
-            return single
-        schema: dict[str, Any] = {"type": "array", "items": single}
-        if spec.cardinality == "1..n":
-            schema["minItems"] = 1
-        return schema
-
-    def element_schema(self, element_id: str, stack: tuple[str, ...]) -> dict[str, Any]:
-        if element_id in stack:
-            raise CompileError([f"element {element_id} contains itself: {' -> '.join(stack)}"])
-        element = self.elements[element_id]
-        stack = (*stack, element_id)
-        schema: dict[str, Any] = {}
-        title = element.name_en or element.name_vi
-        if title:
-            schema["title"] = title
-        if element.definition_en:
-            schema["description"] = element.definition_en
-        schema["x-element"] = element.id
-        schema["type"] = _JSON_TYPES[element.type]
-        fmt = element.format or _DEFAULT_FORMATS.get(element.type)
-        if fmt:
-            schema["format"] = fmt
-        constraints = element.constraints
-        for name, keyword in _CONSTRAINT_KEYWORDS.items():
-            value = getattr(constraints, name)
-            if value is not None:
-                schema[keyword] = value
-        if element.type == "code":
-            assert element.codelist is not None
-            in_force = self.codes.get(element.codelist)
-            allowed = sorted(in_force.codes) if in_force is not None else []
-            if constraints.enum is not None:
-                allowed = [c for c in allowed if c in constraints.enum]
-            schema["enum"] = allowed
-            schema["x-codelist"] = element.codelist
-            schema["x-codelist-version"] = in_force.version if in_force is not None else None
-        elif constraints.enum is not None:
-            schema["enum"] = list(constraints.enum)
-        if element.type == "object":
-            schema.update(self._object_schema(element.properties or {}, stack))
-        elif element.type == "list":
-            if isinstance(element.items, str):
-                schema["items"] = self.element_schema(element.items, stack)
-            elif isinstance(element.items, ObjectSpec):
-                item = {"type": "object"}
-                item.update(self._object_schema(element.items.properties, stack))
-                schema["items"] = item
-        return schema
-
-    def _object_schema(
-        self, properties: Mapping[str, PropertyRef], stack: tuple[str, ...]
-    ) -> dict[str, Any]:
-        return {
-            "properties": {
-                name: self.element_schema(prop.element, stack) for name, prop in properties.items()
-            },
-            "required": [name for name, prop in properties.items() if prop.required],
-            "additionalProperties": False,
-        }
-
-
-def _path_tree(version: RecordVersion, elements: Mapping[str, Element]) -> _Node:
-    def element_node(element_id: str, depth: int) -> _Node:
-        element = elements[element_id]
-        node = _Node(element_id)
-        if depth > 32:  # a cycle; compilation refuses it, this only stops the recursion
-            return node
-        for name, prop in (element.properties or {}).items():
-            node.children[name] = element_node(prop.element, depth + 1)
-        if isinstance(element.items, str):
-            node.items = element_node(element.items, depth + 1)
-        elif isinstance(element.items, ObjectSpec):
-            node.items = _Node(element_id)
-            for name, prop in element.items.properties.items():
-                node.items.children[name] = element_node(prop.element, depth + 1)
-        return node
-
-    root = _Node(None)
-    for spec in version.fields:
-        single = element_node(spec.element, 0)
-        root.children[spec.name] = _Node(spec.element, items=single) if spec.is_list else single
-    return root
-
-
-_WIDE_PATTERN_TOKENS: tuple[str, ...] = (
-    ".",
-    "\\W",
-    "\\S",
-    "\\D",
-    "\\w",
-    "\\s",
-    "\\d",
-    "\\p",
-    "\\P",
-    "\\X",
-)
-_WIDE_PATTERN_TOKENS += ("\\x", "\\u", "\\U", "\\N", "[^", "(?", "|")
-
-
-def _pattern_admits_only_ascii(pattern: str) -> bool:
-    """Conservatively: an anchored pattern of ASCII literals and positive ASCII classes.
-
-    Unicode-aware classes (jsonschema-rs's ``\\d`` matches any decimal digit), negations,
-    flags (case folding maps K to the Kelvin sign) and alternations are all refused.
-    """
-    return (
-        pattern.isascii()
-        and pattern.startswith("^")
-        and pattern.endswith("$")
-        and not pattern.endswith("\\$")
-        and not any(token in pattern for token in _WIDE_PATTERN_TOKENS)
-    )
-
-
-def _may_pass_unnormalised(
-    element_id: str,
-    elements: Mapping[str, Element],
-    codelists: Mapping[str, CodeList],
-    depth: int = 0,
-) -> bool:
-    """Whether a value that passed the hub's schema can still be other than NFC text.
-
-    Values that can only be ASCII are NFC, and so are values of an NFC-only format.
-    """
-    element = elements[element_id]
-    if depth > 32:
-        return True
-    if element.type in ("integer", "decimal", "boolean"):
-        return False
-    if element.type == "code":
-        codelist = codelists.get(element.codelist or "")
-        return codelist is None or not all(code.isascii() for code in codelist.all_codes)
-    if element.type in ("string", "date", "datetime"):
-        if element.format in ASCII_ONLY_FORMATS or element.format in NFC_ONLY_FORMATS:
-            return False
-        if element.format is None and element.type != "string":
-            return False
-        constraints = element.constraints
-        if constraints.pattern is not None and _pattern_admits_only_ascii(constraints.pattern):
-            return False
-        enum = constraints.enum
-        return not (enum is not None and all(not isinstance(v, str) or v.isascii() for v in enum))
-    refs = [ref for _, ref in _element_refs(element)]
-    return any(_may_pass_unnormalised(ref, elements, codelists, depth + 1) for ref in refs)
-
-
-# ---------------------------------------------------------------------------------------------
-# NFC
-
-
-def _needs_nfc(value: object) -> bool:
-    if type(value) is str:
-        return not value.isascii() and not unicodedata.is_normalized("NFC", value)
-    if type(value) is dict:
-        return any(_needs_nfc(k) or _needs_nfc(v) for k, v in value.items())
-    if type(value) is list:
-        return any(_needs_nfc(v) for v in value)
-    return False
-
-
-def nfc_record(value: Any) -> Any:
-    """A copy of ``value`` with every string (keys included) in NFC; unchanged parts shared."""
-    if type(value) is str:
-        if value.isascii() or unicodedata.is_normalized("NFC", value):
-            return value
-        return unicodedata.normalize("NFC", value)
-    if type(value) is dict:
-        return {nfc_record(k): nfc_record(v) for k, v in value.items()}
-    if type(value) is list:
-        return [nfc_record(v) for v in value]
-    return value
 
 
 # ---------------------------------------------------------------------------------------------
@@ -673,12 +337,3 @@ class RecordValidator:
 
 def _snake(name: str) -> str:
     return "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")
-
-
-def compile_record_version(
-    record_type: RecordType,
-    version: RecordVersion,
-    elements: Mapping[str, Element],
-    codelists: Mapping[str, CodeList],
-) -> RecordValidator:
-    return RecordValidator(record_type, version, elements, codelists)
