@@ -1,0 +1,101 @@
+"""Corrections: disputes of state-held values, addressed to the agency that owns them."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.errors import Conflict, NotFound, Unprocessable
+from app.filings.errors import FieldNotStateHeld
+from app.filings.models import CorrectionRequest, Filing
+from app.filings.reading import procedure_of
+from app.filings.values import json_ready, pointer, split_pointer, utcnow, value_at
+from dictionary import Dictionary
+from dictionary.procedures import StateComponent
+
+# The agency that owns each national system: where a correction request goes.
+OWNER_AGENCIES = {
+    "population": "Ministry of Public Security (C06): National Population Database",
+    "civil_status": "Ministry of Justice: Electronic Civil Status Database",
+    "land": "Ministry of Agriculture and Environment: National Land Database",
+    "tax": "Ministry of Finance: Tax Department",
+    "hub": "The agency that decided the earlier filing",
+}
+
+
+async def request_correction(
+    session: AsyncSession,
+    dictionary: Dictionary,
+    filing: Filing,
+    *,
+    field: str,
+    claimed_value: Any,
+    note: str | None,
+) -> CorrectionRequest:
+    """A dispute of a state-held value, addressed to the agency that owns it."""
+    procedure = procedure_of(dictionary, filing.procedure)
+    parts = split_pointer(field)
+    component = procedure.component(parts[0]) if parts else None
+    path = pointer(*parts) if parts else field
+    origin = filing.provenance.get(path)
+    if not isinstance(component, StateComponent) or parts is None or origin is None:
+        raise FieldNotStateHeld(
+            f"{field} is not a value pulled from state data; fill it with PATCH instead.",
+            errors=[
+                {
+                    "path": path,
+                    "element": None,
+                    "code": "field_not_state_held",
+                    "message": "Only pre-filled state data can be disputed.",
+                }
+            ],
+        )
+    validator = dictionary.dossier_validator(procedure.code)
+    issues = validator.validate_component(parts[0], {parts[1]: claimed_value}, partial=True)
+    if issues:
+        raise Unprocessable(
+            "The claimed value is not valid for this field.",
+            errors=[{**i.as_dict(), "path": "/claimed_value"} for i in issues],
+        )
+    system = "hub" if origin.get("from_filing") else component.owner_system
+    now = utcnow()
+    correction = CorrectionRequest(
+        id=str(uuid.uuid4()),
+        filing_id=filing.id,
+        client_id=filing.client_id,
+        applicant_id=filing.applicant_id,
+        subject_id=filing.component_states.get(component.id, {}).get("subject_id"),
+        field=path,
+        record_type=component.record_type,
+        owner_system=system,
+        owner_agency=OWNER_AGENCIES.get(system, system),
+        source_reference=origin.get("source_reference"),
+        values=json_ready({"current": value_at(filing.dossier, path), "claimed": claimed_value}),
+        note=note,
+        status="open",
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(correction)
+    await session.commit()
+    return correction
+
+
+async def set_correction_status(
+    session: AsyncSession, filing: Filing, correction_id: str, status: str
+) -> CorrectionRequest:
+    correction = await session.get(CorrectionRequest, correction_id)
+    if correction is None or correction.filing_id != filing.id:
+        raise NotFound(f"No correction {correction_id!r}.", code="correction_not_found")
+    allowed = {"open": {"forwarded", "resolved", "rejected"}, "forwarded": {"resolved", "rejected"}}
+    if status not in allowed.get(correction.status, set()):
+        raise Conflict(
+            f"A {correction.status} correction cannot become {status}.",
+            code="illegal_correction_transition",
+        )
+    correction.status = status
+    correction.updated_at = utcnow()
+    await session.commit()
+    return correction

@@ -1,0 +1,92 @@
+"""Declare-once counts: per filing, and aggregated over submitted filings."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.filings.models import Filing
+from app.filings.states import APPROVED, FROM_STATE, REJECTED, SUBMITTED
+from app.filings.values import split_pointer, value_at
+from dictionary.procedures import Procedure
+
+
+@dataclass(frozen=True, slots=True)
+class DeclareOnceCounts:
+    fields_prefilled: int
+    fields_typed: int
+    components_from_state: int
+    components_supplied: int
+
+    @property
+    def rate(self) -> float | None:
+        total = self.fields_prefilled + self.fields_typed
+        return round(self.fields_prefilled / total, 4) if total else None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "fields_prefilled": self.fields_prefilled,
+            "fields_typed": self.fields_typed,
+            "components_from_state": self.components_from_state,
+            "components_supplied": self.components_supplied,
+            "declare_once_rate": self.rate,
+        }
+
+
+def declare_once_counts(procedure: Procedure, filing: Filing) -> DeclareOnceCounts:
+    """What state data saved the applicant on this filing, as it stands."""
+    dossier = filing.dossier
+    prefilled = [p for p in filing.provenance if value_at(dossier, p) is not None]
+    typed = [
+        p
+        for p in filing.typed_fields
+        if value_at(dossier, p) is not None and p not in filing.provenance
+    ]
+    from_state = sum(
+        1
+        for c in procedure.state_components
+        if filing.component_states.get(c.id, {}).get("status") in FROM_STATE
+    )
+    typed_components = {split_pointer(p)[0] for p in typed}  # type: ignore[index]
+    supplied = sum(1 for c in procedure.components if c.id in typed_components)
+    return DeclareOnceCounts(len(prefilled), len(typed), from_state, supplied)
+
+
+async def declare_once_stats(session: AsyncSession) -> dict[str, Any]:
+    """Declare-once counts of submitted filings, by procedure and by agency."""
+    done = Filing.status.in_((SUBMITTED, APPROVED, REJECTED))
+    columns = (
+        func.count(Filing.id),
+        func.coalesce(func.sum(Filing.fields_prefilled), 0),
+        func.coalesce(func.sum(Filing.fields_typed), 0),
+        func.coalesce(func.sum(Filing.components_from_state), 0),
+        func.coalesce(func.sum(Filing.components_supplied), 0),
+    )
+
+    def row_of(values: Sequence[Any]) -> dict[str, Any]:
+        filings, prefilled, typed, from_state, supplied = (int(v or 0) for v in values)
+        counts = DeclareOnceCounts(prefilled, typed, from_state, supplied)
+        return {"filings": filings, **counts.as_dict()}
+
+    total = (await session.execute(select(*columns).where(done))).one()
+    by_procedure = await session.execute(
+        select(Filing.procedure, *columns).where(done).group_by(Filing.procedure)
+    )
+    by_agency = await session.execute(
+        select(Filing.agency, *columns).where(done).group_by(Filing.agency)
+    )
+    return {
+        "total": row_of(tuple(total)),
+        "by_procedure": sorted(
+            ({"procedure": r[0], **row_of(tuple(r[1:]))} for r in by_procedure.all()),
+            key=lambda row: row["procedure"],
+        ),
+        "by_agency": sorted(
+            ({"agency": r[0], **row_of(tuple(r[1:]))} for r in by_agency.all()),
+            key=lambda row: row["agency"],
+        ),
+    }

@@ -1,0 +1,138 @@
+"""The dossier: the subject a component is about, and the officer's edits."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from typing import Any
+
+from app.errors import Unprocessable
+from app.filings.errors import FieldVerifiedLocked
+from app.filings.models import Filing
+from app.filings.states import require_editable
+from app.filings.values import pointer, split_pointer, utcnow
+from dictionary import Dictionary
+from dictionary.procedures import ApplicantComponent, Procedure, StateComponent
+
+
+def subject_of(
+    filing: Filing, component: StateComponent, dossier: Mapping[str, Any] | None = None
+) -> str | None:
+    """The citizen (or tax code) the component is about, if the dossier already names it."""
+    ref = component.subject
+    if ref.role == "applicant":
+        return filing.applicant_id
+    if ref.role == "beneficiary":
+        return filing.subject_id
+    source = ref.reference
+    assert source is not None
+    values = filing.dossier if dossier is None else dossier
+    value = (values.get(source[0]) or {}).get(source[1])
+    return str(value) if value not in (None, "") else None
+
+
+def _component_fields(component: StateComponent | ApplicantComponent) -> list[str]:
+    if isinstance(component, ApplicantComponent):
+        return [f.name for f in component.fields]
+    return list(component.fields)
+
+
+def apply_changes(
+    dictionary: Dictionary,
+    procedure: Procedure,
+    filing: Filing,
+    changes: Mapping[str, Any],
+) -> list[str]:
+    """Set (or, with null, clear) dossier fields; returns the pointers changed.
+
+    Refuses a change of a verified value (``field_verified_locked``) and a value the
+    dictionary does not accept (``validation_failed`` with each issue's JSON Pointer).
+    """
+    require_editable(filing)
+    validator = dictionary.dossier_validator(procedure.code)
+    dossier: dict[str, dict[str, Any]] = copy.deepcopy(filing.dossier)
+    provenance = dict(filing.provenance)
+    typed = list(filing.typed_fields)
+    errors: list[dict[str, Any]] = []
+    locked: list[dict[str, Any]] = []
+    touched: list[str] = []
+    for component_id, values in changes.items():
+        component = procedure.component(component_id)
+        if component is None:
+            errors.append(
+                {
+                    "path": f"/{component_id}",
+                    "element": None,
+                    "code": "unknown_component",
+                    "message": f"{component_id!r} is not a component of {procedure.code}.",
+                }
+            )
+            continue
+        if not isinstance(values, Mapping):
+            errors.append(
+                {
+                    "path": f"/{component_id}",
+                    "element": None,
+                    "code": "type",
+                    "message": "A component's values are an object of field: value.",
+                }
+            )
+            continue
+        known = _component_fields(component)
+        current = dossier.setdefault(component_id, {})
+        for name, value in values.items():
+            path = pointer(component_id, name)
+            if name not in known:
+                errors.append(
+                    {
+                        "path": path,
+                        "element": None,
+                        "code": "unknown_field",
+                        "message": f"{name!r} is not a field of component {component_id}.",
+                    }
+                )
+                continue
+            origin = provenance.get(path)
+            if origin is not None and origin.get("verified") and value != current.get(name):
+                locked.append(
+                    {
+                        "path": path,
+                        "element": validator.field_element(component_id, name),
+                        "code": "field_verified_locked",
+                        "message": f"{path} was verified by {origin.get('source_system')}; "
+                        "dispute it with a correction request instead.",
+                    }
+                )
+                continue
+            if origin is not None and value == current.get(name):
+                continue
+            provenance.pop(path, None)
+            if value is None:
+                current.pop(name, None)
+                if path in typed:
+                    typed.remove(path)
+            else:
+                current[name] = value
+                if path not in typed:
+                    typed.append(path)
+            touched.append(path)
+    if locked:
+        raise FieldVerifiedLocked(
+            "Government-verified fields cannot be overwritten.", errors=locked
+        )
+    if errors:
+        raise Unprocessable("The changes name fields the dossier does not have.", errors=errors)
+    issues = []
+    for component_id in dict.fromkeys(split_pointer(p)[0] for p in touched):  # type: ignore[index]
+        for issue in validator.validate_component(
+            component_id, dossier.get(component_id, {}), partial=True
+        ):
+            if any(issue.path == p or issue.path.startswith(p + "/") for p in touched):
+                issues.append(issue.as_dict())
+    if issues:
+        raise Unprocessable("The dictionary does not accept these values.", errors=issues)
+    filing.dossier = {k: v for k, v in dossier.items() if v}
+    filing.provenance = provenance
+    filing.typed_fields = typed
+    filing.updated_at = utcnow()
+    return touched
