@@ -18,7 +18,6 @@ import base64
 import os
 import socket
 import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -33,9 +32,9 @@ from fastapi import FastAPI
 from app.config import Settings
 from app.security.citizen import issue_citizen_token
 from tests.conftest import ApiCredentials, MakeClient
+from tests.helpers.hub_process import start_hub
 from tests.sources.helpers import consumer_for, pull_headers, register
 
-ROOT = Path(__file__).resolve().parents[2]
 DURATION_SECONDS = 6.0
 MAX_REQUESTS_PER_WORKER = 400
 GOOD_CLIENTS = 3
@@ -99,25 +98,7 @@ def hub_process(app: FastAPI, settings: Settings, tmp_path: Path) -> Iterator[st
     }
     log_path = tmp_path / "hub-process.log"
     with log_path.open("wb") as log:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "app.main:create_app",
-                "--factory",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--log-level",
-                "warning",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=log,
-        )
+        proc = start_hub(env, port, stderr=log)
     try:
         yield f"http://127.0.0.1:{port}"
     finally:

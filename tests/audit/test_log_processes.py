@@ -26,6 +26,7 @@ from app.config import Settings
 from app.db import create_engine, create_sessionmaker
 from app.security import service as security_service
 from app.security.roles import Role
+from tests.helpers.hub_process import start_hub
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -122,28 +123,6 @@ def _free_port() -> int:
         return port
 
 
-def _start_hub(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "app.main:create_app",
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-
-
 async def _wait_ready(http: httpx.AsyncClient, proc: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -176,7 +155,7 @@ async def test_every_acknowledged_request_survives_kill_9_and_is_sealed(
     port = _free_port()
     headers = {"Authorization": f"Bearer {api_key}"}
     acknowledged: list[str] = []
-    proc = _start_hub(env, port)
+    proc = start_hub(env, port)
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
             await _wait_ready(http, proc)
@@ -213,7 +192,7 @@ async def test_every_acknowledged_request_survives_kill_9_and_is_sealed(
             await asyncio.gather(*workers)
         assert len(acknowledged) > 20, "the load did not get going"
         print(f"{len(acknowledged)} requests acknowledged before kill -9")
-        proc = _start_hub(env, port)
+        proc = start_hub(env, port)
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
             await _wait_ready(http, proc)
             engine = create_engine(url)
