@@ -16,11 +16,12 @@ from typing import Any
 
 from fastapi import FastAPI
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.config import Settings
 from app.errors import Forbidden
+from app.hub import Hub
 from app.security import service as security_service
 from app.security.models import ApiClient
 from app.security.roles import Role
@@ -62,20 +63,18 @@ def write_credentials(settings: Settings, document: dict[str, Any]) -> Path:
     return path
 
 
-async def bootstrap(
-    settings: Settings,
-    sessionmaker: async_sessionmaker[AsyncSession],
-    app: FastAPI | None = None,
-) -> Path:
-    async with sessionmaker() as session:
+async def bootstrap(hub: Hub) -> Path:
+    """Demo clients, and with the mocks mounted, their connectors, rights and citizens."""
+    settings = hub.settings
+    async with hub.sessionmaker() as session:
         clients = await ensure_demo_clients(session)
     document: dict[str, Any] = {
         "base_url": settings.base_url,
         "clients": clients,
         "citizens": [],
     }
-    if app is not None:
-        document.update(await demo_sources(app, settings, sessionmaker, clients))
+    if hub.demo_mocks:
+        document.update(await demo_sources(hub, clients))
     path = write_credentials(settings, document)
     log.info("demo credentials written to %s", path)
     return path
@@ -152,23 +151,18 @@ def _is_control_path(scope: Scope) -> bool:
     return path.startswith("/__")
 
 
-def mount_sources(app: FastAPI) -> None:
+def mount_sources(app: FastAPI, hub: Hub) -> None:
     """Mount the four mock systems on the hub under /mock/{system}; the hub's connectors
     reach them in process (no socket), and a newcomer can curl them at the same URLs. Their
     control endpoints answer loopback clients only (:class:`LoopbackControls`)."""
     from connectors.mocks import SYSTEMS, MockSettings, create_mock_app
 
-    settings: Settings = app.state.settings
     mock_settings = MockSettings()
-    app.state.demo_mock_settings = mock_settings
-    app.state.demo_mocks = {}
     for system in SYSTEMS:
         mock = create_mock_app(system, mock_settings)
-        app.state.demo_mocks[system] = mock
+        hub.demo_mocks[system] = mock
         app.mount(f"{DEMO_MOCK_PREFIX}/{system}", LoopbackControls(mock))
-        app.state.connectors.serve_in_process(
-            f"{settings.base_url}{DEMO_MOCK_PREFIX}/{system}", mock
-        )
+        hub.connectors.serve_in_process(f"{hub.settings.base_url}{DEMO_MOCK_PREFIX}/{system}", mock)
 
 
 def _demo_auth(mock: Any) -> dict[str, Any]:
@@ -183,12 +177,7 @@ def _demo_auth(mock: Any) -> dict[str, Any]:
     }
 
 
-async def demo_sources(
-    app: FastAPI,
-    settings: Settings,
-    sessionmaker: async_sessionmaker[AsyncSession],
-    clients: dict[str, dict[str, str]],
-) -> dict[str, Any]:
+async def demo_sources(hub: Hub, clients: dict[str, dict[str, str]]) -> dict[str, Any]:
     """Register the mocks' connectors (idempotent), grant the demo consumer its rights, and
     pick citizens present in all four systems."""
     from app.security.citizen import issue_citizen_token
@@ -199,8 +188,8 @@ async def demo_sources(
     from connectors.mocks.dataset import Dataset
     from connectors.systems import adapter
 
-    registry = app.state.connectors
-    mock_settings = app.state.demo_mock_settings
+    settings, sessionmaker, registry = hub.settings, hub.sessionmaker, hub.connectors
+    mock_settings = next(iter(hub.demo_mocks.values())).settings
     integrator = clients[Role.integrator.value]["client_id"]
     sources: dict[str, str] = {}
     for system in SYSTEMS:
@@ -221,7 +210,7 @@ async def demo_sources(
                             "name": system,
                             "system": system,
                             "base_url": base_url,
-                            "auth": _demo_auth(app.state.demo_mocks[system]),
+                            "auth": _demo_auth(hub.demo_mocks[system]),
                             "record_types": list(defaults.record_types),
                             "timeouts": defaults.timeouts,
                             "retries": defaults.retries,
@@ -239,13 +228,13 @@ async def demo_sources(
                     ConnectorPatch.model_validate(
                         {
                             "base_url": base_url,
-                            "auth": _demo_auth(app.state.demo_mocks[system]),
+                            "auth": _demo_auth(hub.demo_mocks[system]),
                             "enabled": True,
                             "reprobe": True,
                         }
                     ),
                 )
-    dictionary = app.state.dictionary
+    dictionary = hub.dictionary
     fields = {
         rt: [f.name for f in dictionary.record_type(rt).latest().fields]
         for _legal_basis, record_types in DEMO_PURPOSES.values()

@@ -1,4 +1,4 @@
-"""What the hub holds while it runs: engine, dictionary, authenticator. Built in the lifespan."""
+"""What the hub holds while it runs: the :class:`~app.hub.Hub`, built in the lifespan."""
 
 from __future__ import annotations
 
@@ -13,47 +13,74 @@ from app import demo
 from app.audit.service import AuditLog, load_subject_key
 from app.config import Settings
 from app.db import create_engine, create_sessionmaker
-from app.exchange.service import AccessRightsCache
+from app.hub import Hub
+from app.observability import HubMetrics
 from app.registry.service import load_published
 from app.registry.sync import DictionarySync
+from app.security.caches import AccessRightsCache, KeyAuthenticator
 from app.security.citizen import CitizenTokenVerifier
 from app.security.keyfiles import protect_at_rest
-from app.security.service import KeyAuthenticator
 from app.sources.runtime import create_registry
 from dictionary import load_dictionary
 
 log = logging.getLogger("hub")
 
 
-@asynccontextmanager
-async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    settings: Settings = app.state.settings
+async def build_hub(settings: Settings, metrics: HubMetrics) -> Hub:
+    """Open the database, load the dictionary (with what is published in the database),
+    and build the audit log, the caches and the connectors; nothing is started yet."""
     protect_at_rest(settings.data_dir, settings.database_url)
     engine = create_engine(settings.database_url)
     sessionmaker = create_sessionmaker(engine)
-    app.state.engine = engine
-    app.state.sessionmaker = sessionmaker
-    app.state.dictionary = load_dictionary(settings.dictionary_path)
+    dictionary = load_dictionary(settings.dictionary_path)
     async with sessionmaker() as session:
-        await load_published(session, app.state.dictionary)
-    app.state.dictionary_sync = DictionarySync(
-        sessionmaker, app.state.dictionary, settings.dictionary_refresh_seconds
+        await load_published(session, dictionary)
+    return Hub(
+        settings=settings,
+        engine=engine,
+        sessionmaker=sessionmaker,
+        dictionary=dictionary,
+        dictionary_sync=DictionarySync(
+            sessionmaker, dictionary, settings.dictionary_refresh_seconds
+        ),
+        audit=AuditLog(sessionmaker, load_subject_key(settings), settings=settings),
+        connectors=create_registry(settings, sessionmaker, dictionary),
+        authenticator=KeyAuthenticator(sessionmaker, settings.auth_cache_seconds),
+        access_rights=AccessRightsCache(settings.auth_cache_seconds),
+        citizen_verifier=CitizenTokenVerifier(settings),
+        metrics=metrics,
     )
-    app.state.authenticator = KeyAuthenticator(sessionmaker, settings.auth_cache_seconds)
-    app.state.citizen_verifier = CitizenTokenVerifier(settings)
-    app.state.audit = AuditLog(sessionmaker, load_subject_key(settings), settings=settings)
-    await app.state.audit.start()
-    app.state.access_rights = AccessRightsCache(settings.auth_cache_seconds)
-    app.state.connectors = create_registry(settings, sessionmaker, app.state.dictionary)
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    hub = await build_hub(settings, app.state.metrics)
+    app.state.hub = hub
+    # TEMPORARY (issue 9 in progress): the old untyped names, until every reader takes HubDep.
+    for name in (
+        "engine",
+        "sessionmaker",
+        "dictionary",
+        "dictionary_sync",
+        "audit",
+        "connectors",
+        "authenticator",
+        "access_rights",
+        "citizen_verifier",
+    ):
+        setattr(app.state, name, getattr(hub, name))
+    app.state.demo_mocks = hub.demo_mocks
+    await hub.audit.start()
     if settings.demo:
-        demo.mount_sources(app)
-    await app.state.connectors.load()
+        demo.mount_sources(app, hub)
+    await hub.connectors.load()
     if settings.demo:
-        await demo.bootstrap(settings, sessionmaker, app)
+        await demo.bootstrap(hub)
     log.info(
         "hub ready: %d record types, database %s",
-        len(app.state.dictionary.record_types),
-        engine.url.render_as_string(hide_password=True),
+        len(hub.dictionary.record_types),
+        hub.engine.url.render_as_string(hide_password=True),
     )
     # Start-up wrote keys, folders and demo credentials: owner-only, whatever the umask.
     protect_at_rest(settings.data_dir, settings.database_url)
@@ -68,6 +95,6 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        await app.state.connectors.aclose()
-        await app.state.audit.stop()
-        await engine.dispose()
+        await hub.connectors.aclose()
+        await hub.audit.stop()
+        await hub.engine.dispose()

@@ -56,7 +56,7 @@ RECORD_TYPES = {
 
 
 async def _client(app: Any, role: Role, name: str) -> tuple[ClientPrincipal, str]:
-    async with app.state.sessionmaker() as session:
+    async with app.state.hub.sessionmaker() as session:
         created, key, plaintext = await security_service.create_client(
             session, name=name, agency="Bench agency", roles=[role]
         )
@@ -104,9 +104,9 @@ async def run(mocks: MockServers, data_dir: Path) -> None:
         async with httpx.AsyncClient(transport=transport, base_url="http://hub") as http:
             _, integrator_key = await _client(app, Role.integrator, "bench-integrator")
             consumer, consumer_key = await _client(app, Role.consumer, "bench-consumer")
-            async with app.state.sessionmaker() as session:
+            async with app.state.hub.sessionmaker() as session:
                 await security_service.replace_procedure_grants(
-                    session, app.state.dictionary, consumer.client_id, [PROCEDURE]
+                    session, app.state.hub.dictionary, consumer.client_id, [PROCEDURE]
                 )
             for system, record_types in RECORD_TYPES.items():
                 answer = await http.post(
@@ -124,7 +124,7 @@ async def run(mocks: MockServers, data_dir: Path) -> None:
                 mocks.set_faults(system, latency_ms=LATENCY_MS)
             headers = {"Authorization": f"Bearer {consumer_key}", "X-User-Id": "bench"}
             citizens = mocks.dataset.demo_citizens(ROUNDS + 1)
-            procedure = app.state.dictionary.procedure(PROCEDURE)
+            procedure = app.state.hub.dictionary.procedure(PROCEDURE)
 
             # One source at a time, through the same data path a prefill uses.
             alone: dict[str, list[float]] = {}
@@ -134,7 +134,7 @@ async def run(mocks: MockServers, data_dir: Path) -> None:
                 grant = ProcedureGrant(PROCEDURE, list(component.fields), "bench")
                 times = []
                 for subject in citizens:
-                    async with app.state.sessionmaker() as session:
+                    async with app.state.hub.sessionmaker() as session:
                         started = time.perf_counter()
                         await pull_record(
                             app.state,

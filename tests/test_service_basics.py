@@ -23,7 +23,7 @@ async def test_readiness_fails_when_the_database_goes_away(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
     lost = create_engine("sqlite+aiosqlite:////nonexistent/dir/hub.db")
-    app.state.sessionmaker = create_sessionmaker(lost)
+    app.state.hub.sessionmaker = create_sessionmaker(lost)
     try:
         answer = await client.get("/readyz")
     finally:

@@ -23,8 +23,7 @@ from app.consent.schemas import (
 )
 from app.deps import DictionaryDep, SessionDep, SettingsDep
 from app.errors import Conflict, problem_responses
-from app.exchange.errors import InvalidHeader
-from app.headers import is_header_value
+from app.headers import InvalidHeader, is_header_value
 from app.routing import HubRoute
 from app.security.deps import PUBLIC, ConsumerClient
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from app.errors import BadRequest, Forbidden, NotFound
+from app.headers import InvalidHeader, MissingUserId
 from app.sources.errors import (
     NoSource,
     SourceInvalidRecord,
@@ -27,16 +28,8 @@ __all__ = [
 ]
 
 
-class MissingUserId(BadRequest):
-    status, code, title = 400, "missing_user_id", "X-User-Id is required"
-
-
 class MissingPurpose(BadRequest):
     status, code, title = 400, "missing_purpose", "X-Purpose is required"
-
-
-class InvalidHeader(BadRequest):
-    status, code, title = 400, "invalid_header", "Invalid header"
 
 
 class InvalidSubject(BadRequest):

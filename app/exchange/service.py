@@ -10,13 +10,12 @@ allowed or refused, before the function returns or raises.
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import State as HubState
 
 from app.audit.events import AuditEntry, EventKind, Outcome
@@ -33,7 +32,7 @@ from app.exchange.errors import (
     UnknownRecordType,
 )
 from app.headers import is_header_value
-from app.security import service as security_service
+from app.security.caches import AccessGrant, AccessRightsCache
 from app.security.roles import ClientPrincipal
 from app.security.schemas import PURPOSE_PATTERN
 from app.sources.runtime import ConnectorRegistry, Fetched
@@ -122,60 +121,6 @@ class PulledRecord:
         return body
 
 
-@dataclass(frozen=True, slots=True)
-class _Grant:
-    record_type: str
-    fields: frozenset[str]
-    purposes: frozenset[str]
-    legal_basis: str | None
-
-
-class AccessRightsCache:
-    """A client's access rights, read in one query and kept for ``ttl`` seconds.
-
-    The lifetime is the auth cache's: a change of rights made by an admin reaches every
-    instance within it, as a key revocation does. The read uses its own short session, so
-    a pull never holds a database connection while it waits on the source or the access
-    log, and concurrent misses for one client share one query.
-    """
-
-    def __init__(self, ttl: float) -> None:
-        self._ttl = ttl
-        self._entries: dict[str, tuple[float, tuple[_Grant, ...]]] = {}
-        self._loading: security_service.SingleFlight[str, tuple[_Grant, ...]] = (
-            security_service.SingleFlight()
-        )
-
-    def evict(self, client_id: str) -> None:
-        self._entries.pop(client_id, None)
-
-    async def grants(
-        self, sessionmaker: async_sessionmaker[AsyncSession], client_id: str
-    ) -> tuple[_Grant, ...]:
-        now = time.monotonic()
-        cached = self._entries.get(client_id)
-        if cached is not None and cached[0] > now:
-            return cached[1]
-
-        async def load() -> tuple[_Grant, ...]:
-            async with sessionmaker() as session:
-                rows = await security_service.access_rights_of(session, client_id)
-            grants = tuple(
-                _Grant(
-                    record_type=row.record_type,
-                    fields=frozenset(row.fields),
-                    purposes=frozenset(row.purposes),
-                    legal_basis=row.legal_basis,
-                )
-                for row in rows
-            )
-            if self._ttl > 0:
-                self._entries[client_id] = (time.monotonic() + self._ttl, grants)
-            return grants
-
-        return await self._loading.run(client_id, load)
-
-
 def _check_context(ctx: PullContext, subject_id: str) -> None:
     if not ctx.officer_id:
         raise MissingUserId("Send X-User-Id: the officer on whose behalf the pull is made.")
@@ -204,7 +149,7 @@ def _decide_fields(
     record_type: RecordType,
     requested: Sequence[str] | None,
     purpose: str,
-    grants: Sequence[_Grant],
+    grants: Sequence[AccessGrant],
 ) -> tuple[list[str], str | None]:
     """The fields the pull returns and the legal basis the access right declares."""
     order = _record_fields(record_type)

@@ -9,7 +9,6 @@ from fastapi import APIRouter, Body, Depends, Header, Request
 from app.audit.serialize import request_hash
 from app.deps import DictionaryDep, SessionDep
 from app.errors import problem_responses, request_id_of
-from app.exchange.errors import InvalidHeader, MissingUserId
 from app.filings import flows, service
 from app.filings.schemas import (
     CorrectionCreate,
@@ -22,7 +21,7 @@ from app.filings.schemas import (
     FilingSubmit,
 )
 from app.filings.stats import count_submission
-from app.headers import is_header_value
+from app.headers import InvalidHeader, MissingUserId, is_header_value
 from app.openapi import PRINTABLE_HEADER_PATTERN, required_in_docs
 from app.routing import HubRoute
 from app.security.deps import ConsumerClient

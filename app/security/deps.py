@@ -15,9 +15,9 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from app.errors import Forbidden, Unauthenticated
+from app.security.caches import KeyAuthenticator
 from app.security.citizen import CitizenPrincipal, CitizenTokenVerifier
 from app.security.roles import ClientPrincipal, Role
-from app.security.service import KeyAuthenticator
 
 bearer_scheme = HTTPBearer(
     auto_error=False,

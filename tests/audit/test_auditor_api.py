@@ -99,7 +99,7 @@ def _entries() -> dict[str, AuditEntry]:
 
 
 async def _seed(app: FastAPI) -> dict[str, int]:
-    return {label: await app.state.audit.append(e) for label, e in _entries().items()}
+    return {label: await app.state.hub.audit.append(e) for label, e in _entries().items()}
 
 
 @pytest.fixture
@@ -180,7 +180,7 @@ async def test_a_subject_search_finds_the_citizen_and_never_shows_the_id(
     assert CITIZEN_A not in answer.text
     items = answer.json()["items"]
     assert [i["seq"] for i in items] == [seq["timeout_a"], seq["prefill_a"], seq["pull_a"]]
-    key = app.state.audit.subject_hmac(CITIZEN_A)
+    key = app.state.hub.audit.subject_hmac(CITIZEN_A)
     assert {i["subject_hmac"] for i in items} == {key}
     assert {i["subject_hint"] for i in items} == {"0010******45"}
     pulled = items[-1]
@@ -195,7 +195,7 @@ async def test_a_subject_search_finds_the_citizen_and_never_shows_the_id(
     assert _seqs(by_header.json()) == _seqs(by_hmac) == {i["seq"] for i in items}
 
     # Neither the answers nor anything the log now holds carries the clear ID.
-    async with app.state.sessionmaker() as session:
+    async with app.state.hub.sessionmaker() as session:
         rows = (await session.execute(select(AuditEvent))).scalars().all()
     stored = orjson.dumps([{c: getattr(r, c) for c in query.COLUMNS} for r in rows]).decode()
     assert CITIZEN_A not in stored and CITIZEN_B not in stored
@@ -215,10 +215,10 @@ async def test_the_cursor_pages_through_everything_while_events_are_appended(
         )
 
     for n in range(23):
-        await app.state.audit.append(pull(n))
+        await app.state.hub.audit.append(pull(n))
 
     for order in ("desc", "asc"):
-        async with app.state.sessionmaker() as session:
+        async with app.state.hub.sessionmaker() as session:
             existing = {
                 s
                 for (s,) in await session.execute(
@@ -240,8 +240,8 @@ async def test_the_cursor_pages_through_everything_while_events_are_appended(
                 break
             pages += 1
             if pages <= 3:  # appends land between pages
-                await app.state.audit.append(pull(100 + pages))
-                await app.state.audit.append(pull(200 + pages))
+                await app.state.hub.audit.append(pull(100 + pages))
+                await app.state.hub.audit.append(pull(200 + pages))
         assert len(served) == len(set(served)), "an event was served twice"
         if order == "desc":
             assert served == sorted(served, reverse=True)
@@ -249,7 +249,7 @@ async def test_the_cursor_pages_through_everything_while_events_are_appended(
             assert set(served) == existing
         else:
             assert served == sorted(served)
-            async with app.state.sessionmaker() as session:
+            async with app.state.hub.sessionmaker() as session:
                 now = {
                     s
                     for (s,) in await session.execute(
@@ -342,7 +342,7 @@ async def test_the_export_streams_jsonl_and_csv_matching_the_filtered_set(
     assert lines[0]["ts"].endswith("Z")
     assert CITIZEN_A not in jsonl.text
     # Each line is the log core's serialisation of the stored event (the verifier's bytes).
-    async with app.state.sessionmaker() as session:
+    async with app.state.hub.sessionmaker() as session:
         stored = (
             await session.execute(
                 select(AuditEvent.__table__)
@@ -368,7 +368,7 @@ async def test_the_export_streams_jsonl_and_csv_matching_the_filtered_set(
     assert [int(r["seq"]) for r in records] == [seq["pull_a"], seq["prefill_a"]]
     assert records[0]["fields"] == "full_name;birth_date"
     assert records[1]["basis"] == "consent:consent-42"
-    assert records[0]["subject_hmac"] == app.state.audit.subject_hmac(CITIZEN_A)
+    assert records[0]["subject_hmac"] == app.state.hub.audit.subject_hmac(CITIZEN_A)
     assert CITIZEN_A not in as_csv.text
 
     admin_csv = await _export(client, auditor, format="csv", kind=EventKind.KEY_ISSUED)
@@ -406,7 +406,7 @@ async def test_the_export_with_seals_is_the_whole_log_in_the_verifiers_format(
 async def test_csv_cells_that_a_spreadsheet_would_run_are_made_text(
     app: FastAPI, client: httpx.AsyncClient, auditor: ApiCredentials
 ) -> None:
-    await app.state.audit.append(
+    await app.state.hub.audit.append(
         AuditEntry(kind=EventKind.DATA_PULL, outcome=Outcome.DENIED, officer_id="=HYPERLINK(1)")
     )
     answer = await _export(client, auditor, format="csv", kind=EventKind.DATA_PULL)
@@ -444,7 +444,7 @@ async def test_stats_count_by_client_record_type_outcome_day_and_denials(
         ("filing.prefill", 1),
         ("admin.key_issued", 1),
     }
-    async with app.state.sessionmaker() as session:
+    async with app.state.hub.sessionmaker() as session:
         days = [
             (ts if ts.tzinfo else ts.replace(tzinfo=UTC)).astimezone(UTC).date().isoformat()
             for ts in await session.scalars(
@@ -474,7 +474,7 @@ async def test_every_auditor_query_is_itself_logged(
     app: FastAPI, client: httpx.AsyncClient, auditor: ApiCredentials
 ) -> None:
     await _seed(app)
-    key = app.state.audit.subject_hmac(CITIZEN_A)
+    key = app.state.hub.audit.subject_hmac(CITIZEN_A)
     headers = {**auditor.headers, "X-User-Id": "inspector-5", "X-Case-Id": "inq-2026-1"}
     searched = await client.get(
         "/v1/audit/events",
@@ -499,7 +499,7 @@ async def test_every_auditor_query_is_itself_logged(
     assert search_event["details"]["filters"] == {
         "subject_hmac": key,
         # Not of the hub's own client id form: recorded as its keyed hash, never in clear.
-        "client_id": "hmac:" + app.state.audit.subject_hmac(CLIENT_TAX),
+        "client_id": "hmac:" + app.state.hub.audit.subject_hmac(CLIENT_TAX),
         "since": "2026-01-01T00:00:00+00:00",
     }
     assert search_event["details"]["returned"] == 1
@@ -544,7 +544,7 @@ async def test_no_answer_leaves_when_the_auditor_query_cannot_be_logged(
     async def unavailable(entry: AuditEntry) -> int:
         raise AuditUnavailable("The access log cannot be written; no data is released.")
 
-    monkeypatch.setattr(app.state.audit, "append", unavailable)
+    monkeypatch.setattr(app.state.hub.audit, "append", unavailable)
     for path in ("/v1/audit/events", "/v1/audit/export", "/v1/audit/stats"):
         answer = await client.get(path, params={"subject_id": CITIZEN_A}, headers=auditor.headers)
         assert answer.status_code == 503, path

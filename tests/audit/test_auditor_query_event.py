@@ -23,7 +23,7 @@ FREE_TEXT = tuple(name for name in FILTER_NAMES if name not in {"subject_hmac", 
 
 
 async def _query_events(app: FastAPI) -> list[AuditEvent]:
-    async with app.state.sessionmaker() as session:
+    async with app.state.hub.sessionmaker() as session:
         statement = select(AuditEvent).where(AuditEvent.kind == EventKind.AUDIT_QUERY)
         return list((await session.scalars(statement.order_by(AuditEvent.seq))).all())
 
@@ -42,7 +42,7 @@ async def test_a_citizen_id_in_any_filter_is_recorded_only_as_its_keyed_hash(
             assert answer.status_code == 200, (path, name, answer.text)
     events = await _query_events(app)
     assert len(events) == 3 * len(FREE_TEXT)
-    hashed = "hmac:" + app.state.audit.subject_hmac(STRAY_ID)
+    hashed = "hmac:" + app.state.hub.audit.subject_hmac(STRAY_ID)
     for event in events:
         assert STRAY_ID not in _stored_text(event)
         assert list(event.details["filters"].values()) == [hashed]
@@ -67,7 +67,7 @@ async def test_names_the_hub_defines_are_recorded_in_clear(
         assert answer.status_code == 200
     first, second = await _query_events(app)
     assert first.details["filters"] == clear
-    audit = app.state.audit
+    audit = app.state.hub.audit
     assert second.details["filters"] == {
         name: "hmac:" + audit.subject_hmac(value) for name, value in hashed.items()
     }

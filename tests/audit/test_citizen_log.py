@@ -64,7 +64,7 @@ async def _seed(app: FastAPI) -> dict[str, int]:
         ),
         "b_prefill": _use(CITIZEN_B, EventKind.FILING_PREFILL, record_type="Household"),
     }
-    return {label: await app.state.audit.append(entry) for label, entry in entries.items()}
+    return {label: await app.state.hub.audit.append(entry) for label, entry in entries.items()}
 
 
 def _bearer(token: str) -> dict[str, str]:
@@ -119,7 +119,7 @@ async def test_a_citizens_access_log_is_complete_and_only_theirs(
         assert "officer_id" not in item and "case_id" not in item
     text = orjson.dumps(log_a).decode()
     assert "officer-secret-7" not in text
-    assert app.state.audit.subject_hmac(CITIZEN_A) not in text
+    assert app.state.hub.audit.subject_hmac(CITIZEN_A) not in text
 
     log_b = await _log(client, issue_citizen_token(settings, CITIZEN_B))
     assert [item["event_id"] for item in log_b["items"]] == [seq["b_prefill"], seq["b_pull"]]
@@ -140,7 +140,7 @@ async def test_the_access_log_pages_with_a_cursor_bound_to_its_citizen(
     assert [i["event_id"] for i in first["items"]] == [seq["a_pull"], seq["a_prefill"]]
     cursor = first["next_cursor"]
     assert cursor
-    await app.state.audit.append(_use(CITIZEN_A, purpose="appended-later"))
+    await app.state.hub.audit.append(_use(CITIZEN_A, purpose="appended-later"))
     second = await _log(client, token_a, limit="2", order="asc", cursor=cursor)
     assert [i["purpose"] for i in second["items"]] == ["tax-check", "appended-later"]
 

@@ -32,7 +32,7 @@ def _unsigned(position: int) -> str:
 
 async def _seed(app: FastAPI, count: int = 3, subject_id: str = CITIZEN) -> None:
     for _ in range(count):
-        await app.state.audit.append(
+        await app.state.hub.audit.append(
             AuditEntry(
                 kind=EventKind.DATA_PULL,
                 outcome=Outcome.ALLOWED,
@@ -50,7 +50,7 @@ def _forgeries(app: FastAPI, issued: str) -> list[str]:
     body = orjson.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     huge = _b64(orjson.dumps({**body, "s": HUGE}))
     # The hub's own codec signing an out-of-range position: verified, still refused.
-    codec: CursorCodec = app.state.audit.cursors
+    codec: CursorCodec = app.state.hub.audit.cursors
     return [
         huge,  # the issued cursor's own fields with a position past 64 bits, unsigned
         _unsigned(HUGE),

@@ -44,14 +44,14 @@ def _refused_entry(database_url: str, request_id: str) -> AuditEntry:
 
 
 async def _stored_request_ids(app: FastAPI) -> set[str]:
-    async with app.state.sessionmaker() as session:
+    async with app.state.hub.sessionmaker() as session:
         return set((await session.scalars(select(AuditEvent.request_id))).all()) - {None}
 
 
 async def test_one_refused_event_fails_only_its_own_request(
     app: FastAPI, database_url: str
 ) -> None:
-    audit: AuditLog = app.state.audit
+    audit: AuditLog = app.state.hub.audit
     good = [f"good-{i:03d}" for i in range(40)]
     appends = [audit.append(_entry(rid)) for rid in good[:20]]
     appends.append(audit.append(_refused_entry(database_url, "bad-000")))
@@ -71,7 +71,7 @@ async def test_one_refused_event_fails_only_its_own_request(
 async def test_events_after_a_refused_batch_are_written_in_shared_commits_again(
     app: FastAPI, database_url: str
 ) -> None:
-    audit: AuditLog = app.state.audit
+    audit: AuditLog = app.state.hub.audit
     first = await asyncio.gather(
         audit.append(_entry("before")),
         audit.append(_refused_entry(database_url, "bad")),
@@ -86,15 +86,15 @@ async def test_events_after_a_refused_batch_are_written_in_shared_commits_again(
 async def test_an_unreachable_store_fails_every_waiter_with_audit_unavailable(
     app: FastAPI,
 ) -> None:
-    audit: AuditLog = app.state.audit
-    async with app.state.engine.begin() as conn:
+    audit: AuditLog = app.state.hub.audit
+    async with app.state.hub.engine.begin() as conn:
         await conn.execute(text("ALTER TABLE audit_events RENAME TO audit_events_away"))
     try:
         results = await asyncio.gather(
             *(audit.append(_entry(f"lost-{i}")) for i in range(20)), return_exceptions=True
         )
     finally:
-        async with app.state.engine.begin() as conn:
+        async with app.state.hub.engine.begin() as conn:
             await conn.execute(text("ALTER TABLE audit_events_away RENAME TO audit_events"))
     assert all(isinstance(r, AuditUnavailable) for r in results), results
     assert audit.stats.refused_events == 0
@@ -108,7 +108,7 @@ def _logged_text(records: list[logging.LogRecord]) -> str:
 async def test_a_refused_event_leaves_no_value_in_the_server_log(
     app: FastAPI, database_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    audit: AuditLog = app.state.audit
+    audit: AuditLog = app.state.hub.audit
     caplog.set_level(logging.DEBUG)
     results = await asyncio.gather(
         audit.append(_entry("neighbour")),
@@ -132,10 +132,10 @@ async def test_a_database_error_never_carries_its_parameters_into_a_log_line(
         "VALUES (:seq, CURRENT_TIMESTAMP, :kind, 'ok', :officer, '[]', '{}')"
     )
     values = {"seq": 1, "kind": "data.pull", "officer": SECRET}
-    async with app.state.engine.begin() as conn:
+    async with app.state.hub.engine.begin() as conn:
         await conn.execute(statement, values)
     with pytest.raises(Exception) as raised:  # the same primary key again
-        async with app.state.engine.begin() as conn:
+        async with app.state.hub.engine.begin() as conn:
             await conn.execute(statement, values)
     try:
         raise RuntimeError("wrapped") from raised.value

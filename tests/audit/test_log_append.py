@@ -43,7 +43,7 @@ def _pull(subject: str = CITIZEN, **extra: object) -> AuditEntry:
 async def test_an_acknowledged_append_is_on_disk_with_its_id(
     app: FastAPI, database_url: str
 ) -> None:
-    audit: AuditLog = app.state.audit
+    audit: AuditLog = app.state.hub.audit
     first = await audit.append(_pull())
     second = await audit.append(_pull())
     assert second > first
@@ -61,7 +61,7 @@ async def test_an_acknowledged_append_is_on_disk_with_its_id(
 
 
 async def test_concurrent_appends_share_commits(app: FastAPI) -> None:
-    audit: AuditLog = app.state.audit
+    audit: AuditLog = app.state.hub.audit
     before = (audit.stats.commits, audit.stats.events)
     seqs = await asyncio.gather(*(audit.append(_pull()) for _ in range(300)))
     commits = audit.stats.commits - before[0]
@@ -74,11 +74,11 @@ async def test_concurrent_appends_share_commits(app: FastAPI) -> None:
 async def test_the_log_holds_no_clear_citizen_id_and_no_field_values(
     app: FastAPI, database_url: str
 ) -> None:
-    audit: AuditLog = app.state.audit
+    audit: AuditLog = app.state.hub.audit
     value = "Nguyễn Văn An"  # a field value the caller holds; the entry names only the field
     await audit.append(_pull(CITIZEN, response_hash=response_hash({"hoVaTen": value})))
     await audit.append(_pull(OTHER_CITIZEN, outcome=Outcome.DENIED))
-    async with app.state.sessionmaker() as session:
+    async with app.state.hub.sessionmaker() as session:
         rows = (await session.execute(select(AuditEvent.__table__))).mappings().all()
     dump = canonical_json([{k: str(v) for k, v in r.items()} for r in rows]).decode()
     for secret in (CITIZEN, OTHER_CITIZEN, value):
@@ -94,13 +94,13 @@ def test_request_and_response_hashes_are_sha256_of_canonical_bytes() -> None:
 
 
 async def test_an_oversized_header_does_not_fail_the_shared_commit(app: FastAPI) -> None:
-    audit: AuditLog = app.state.audit
+    audit: AuditLog = app.state.hub.audit
     seqs = await asyncio.gather(
         audit.append(_pull(officer_id="x" * 5000)), *(audit.append(_pull()) for _ in range(20))
     )
     assert len(set(seqs)) == 21
     limit = AuditEvent.__table__.c.officer_id.type.length
-    async with app.state.sessionmaker() as session:
+    async with app.state.hub.sessionmaker() as session:
         stored = await session.get(AuditEvent, seqs[0])
     assert stored is not None
     assert stored.officer_id == "x" * (limit - 1) + "…"  # cut to the column, and marked
@@ -109,10 +109,10 @@ async def test_an_oversized_header_does_not_fail_the_shared_commit(app: FastAPI)
 @pytest.fixture
 async def broken_store(app: FastAPI) -> object:
     """The audit table is out of reach (renamed away), and comes back afterwards."""
-    async with app.state.engine.begin() as conn:
+    async with app.state.hub.engine.begin() as conn:
         await conn.execute(text("ALTER TABLE audit_events RENAME TO audit_events_away"))
     yield
-    async with app.state.engine.begin() as conn:
+    async with app.state.hub.engine.begin() as conn:
         await conn.execute(text("ALTER TABLE audit_events_away RENAME TO audit_events"))
 
 
@@ -120,7 +120,7 @@ async def test_an_unwritable_log_raises_audit_unavailable(
     app: FastAPI, admin: ApiCredentials, client: httpx.AsyncClient, broken_store: object
 ) -> None:
     with pytest.raises(AuditUnavailable):
-        await app.state.audit.append(_pull())
+        await app.state.hub.audit.append(_pull())
     answer = await client.post(
         "/v1/clients",
         json={"name": "never-acknowledged", "agency": "Test", "roles": ["consumer"]},
@@ -129,4 +129,4 @@ async def test_an_unwritable_log_raises_audit_unavailable(
     assert answer.status_code == 503
     assert answer.json()["code"] == "audit_unavailable"
     assert "api_key" not in answer.text
-    assert app.state.audit.stats.failed_commits >= 2
+    assert app.state.hub.audit.stats.failed_commits >= 2

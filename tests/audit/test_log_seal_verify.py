@@ -72,7 +72,7 @@ def _entry(i: int) -> AuditEntry:
 
 
 async def _append_and_seal(app: FastAPI, count: int) -> list[int]:
-    audit: AuditLog = app.state.audit
+    audit: AuditLog = app.state.hub.audit
     seqs = [await audit.append(_entry(i)) for i in range(count)]
     assert audit.sealer is not None
     await audit.sealer.prepare()
@@ -81,27 +81,27 @@ async def _append_and_seal(app: FastAPI, count: int) -> list[int]:
 
 
 async def _verify(app: FastAPI) -> Report:
-    async with app.state.sessionmaker() as session:
+    async with app.state.hub.sessionmaker() as session:
         keys = public_keys_from_document(key_document(await published_keys(session), None))
         return await verify_database(session, keys)
 
 
 async def _seq_at(app: FastAPI, leaf: int) -> int:
-    async with app.state.sessionmaker() as session:
+    async with app.state.hub.sessionmaker() as session:
         seq = await session.scalar(select(AuditEvent.seq).where(AuditEvent.leaf_index == leaf))
     assert seq is not None
     return seq
 
 
 async def _sql(app: FastAPI, *statements: str, **params: Any) -> None:
-    async with app.state.engine.begin() as conn:
+    async with app.state.hub.engine.begin() as conn:
         for statement in statements:
             await conn.execute(text(statement), params)
 
 
 async def test_a_sealed_log_verifies_with_dense_positions_and_chained_seals(app: FastAPI) -> None:
     seqs = await _append_and_seal(app, 25)
-    async with app.state.sessionmaker() as session:
+    async with app.state.hub.sessionmaker() as session:
         seals = (await session.scalars(select(AuditSeal).order_by(AuditSeal.seal_index))).all()
         leaves = (
             await session.scalars(select(AuditEvent.leaf_index).order_by(AuditEvent.seq))
@@ -135,7 +135,7 @@ async def _insert(app: FastAPI) -> tuple[str, int | None, int]:
         "UPDATE audit_events SET leaf_index = -(leaf_index + 2) WHERE leaf_index >= 14",
         "UPDATE audit_events SET leaf_index = -leaf_index - 1 WHERE leaf_index < 0",
     )
-    async with app.state.sessionmaker() as session:
+    async with app.state.hub.sessionmaker() as session:
         forged = AuditEvent(
             ts=datetime.now(UTC),
             kind=EventKind.DATA_PULL,
@@ -173,7 +173,7 @@ async def _delete_seal(app: FastAPI) -> tuple[str, int | None, int]:
 
 
 async def _forge_signature(app: FastAPI) -> tuple[str, int | None, int]:
-    async with app.state.sessionmaker() as session:
+    async with app.state.hub.sessionmaker() as session:
         seal = await session.get(AuditSeal, 1)
         assert seal is not None
         body = {c: getattr(seal, c) for c in ("seal_index", "leaf_start", "leaf_count")}
@@ -251,7 +251,7 @@ async def test_a_proof_checks_out_with_only_the_public_key(
     seal = proof["seal"]
     assert root is not None and root.hex() == seal["root"]
     keys[seal["key_id"]].verify(base64.b64decode(seal["signature"]), seal_body_bytes(seal))
-    pending = await app.state.audit.append(_entry(99))
+    pending = await app.state.hub.audit.append(_entry(99))
     later = await client.get(f"/v1/audit/events/{pending}/proof", headers=auditor.headers)
     assert later.status_code == 409 and later.json()["code"] == "not_sealed_yet"
     missing = await client.get("/v1/audit/events/999999/proof", headers=auditor.headers)
@@ -264,7 +264,7 @@ async def test_an_exported_file_verifies_offline_and_a_changed_line_is_located(
 ) -> None:
     await _append_and_seal(app, 30)
     export = tmp_path / "log.jsonl"
-    async with app.state.sessionmaker() as session:
+    async with app.state.hub.sessionmaker() as session:
         with export.open("wb") as handle:
             async for chunk in export_lines(session):
                 handle.write(chunk)
@@ -304,7 +304,7 @@ async def test_a_garbage_sealer_key_stops_the_hub_at_start(settings: Settings) -
 
 
 async def test_a_key_file_that_does_not_match_its_key_id_is_refused(app: FastAPI) -> None:
-    sealer = app.state.audit.sealer
+    sealer = app.state.hub.audit.sealer
     await sealer.prepare()
     key_file = app.state.settings.data_dir / "audit-keys" / "signing-key.json"
     doc = orjson.loads(key_file.read_bytes())
@@ -321,14 +321,14 @@ async def test_rotated_keys_stay_published_and_old_seals_still_verify(
     settings: Settings = app.state.settings
     old, new = rotate_signing_key(settings.data_dir)
     assert old is not None
-    async with app.state.sessionmaker() as session:
+    async with app.state.hub.sessionmaker() as session:
         await publish_key(session, new)
         await retire_key(session, old.key_id)
     sealer = Sealer(settings)
     try:
         await sealer.prepare()
         for i in range(5):
-            await app.state.audit.append(_entry(i))
+            await app.state.hub.audit.append(_entry(i))
         await sealer.seal_pending()
     finally:
         await sealer.stop()
@@ -337,13 +337,13 @@ async def test_rotated_keys_stay_published_and_old_seals_still_verify(
         old.key_id: True,
         new.key_id: False,
     }
-    async with app.state.sessionmaker() as session:
+    async with app.state.hub.sessionmaker() as session:
         used = set((await session.scalars(select(AuditSeal.key_id))).all())
     assert used == {old.key_id, new.key_id}
     report = await _verify(app)
     assert report.ok, report.as_dict()
     with pytest.raises(SealingKeyError, match="retired"):
-        async with app.state.sessionmaker() as session:
+        async with app.state.hub.sessionmaker() as session:
             await publish_key(session, old)
 
 
@@ -353,19 +353,19 @@ async def test_retention_archives_old_batches_and_the_rest_still_verifies(
     await _append_and_seal(app, 20)
     between = datetime.now(UTC)
     await _append_and_seal(app, 10)
-    sealer = app.state.audit.sealer
+    sealer = app.state.hub.audit.sealer
     settings: Settings = app.state.settings
     result = await archive_expired(sealer, settings, older_than=timedelta(0), now=between)
     assert result is not None
     assert (result.first_seal, result.last_seal, result.events) == (0, 1, 20)
-    async with app.state.sessionmaker() as session:
+    async with app.state.hub.sessionmaker() as session:
         left = (await session.scalars(select(AuditEvent.leaf_index))).all()
     assert sorted(left) == list(range(20, 30))
     report = await _verify(app)
     assert report.ok and report.anchor is not None, report.as_dict()
     assert report.anchor.seal_hash == result.last_seal_hash
     with result.file.open("rb") as handle:
-        async with app.state.sessionmaker() as session:
+        async with app.state.hub.sessionmaker() as session:
             keys = public_keys_from_document(key_document(await published_keys(session), None))
         archived = verify_jsonl(handle, keys)
     assert archived.ok and archived.events == 20

@@ -42,13 +42,13 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 
 
 async def _keys(app: FastAPI) -> dict[str, Any]:
-    async with app.state.sessionmaker() as session:
+    async with app.state.hub.sessionmaker() as session:
         return public_keys_from_document(key_document(await published_keys(session), None))
 
 
 async def _report(app: FastAPI, *, typed: bool, **kwargs: Any) -> Report:
     keys = await _keys(app)
-    async with app.state.sessionmaker() as session:
+    async with app.state.hub.sessionmaker() as session:
         if typed:  # the reference: ORM rows through event_bytes, a seal per query
             with pytest.MonkeyPatch.context() as mp:
                 mp.setattr(_RawReader, "open", _no_reader)
@@ -103,11 +103,11 @@ def _odd_entry(i: int) -> AuditEntry:
 
 
 async def test_raw_rows_give_the_typed_leaf_bytes_and_odd_forms_fall_back(app: FastAPI) -> None:
-    audit = app.state.audit
+    audit = app.state.hub.audit
     seqs = [await audit.append(_odd_entry(i)) for i in range(12)]
     # Forms the fast path does not read (a timestamp written another way) or reads
     # specially (JSON null): the sealer hashes them typed; the verifier must agree.
-    async with app.state.engine.begin() as conn:
+    async with app.state.hub.engine.begin() as conn:
         await conn.execute(
             text("UPDATE audit_events SET ts = '2026-11-25 07:00:00' WHERE seq = :s"),
             {"s": seqs[3]},
@@ -118,7 +118,7 @@ async def test_raw_rows_give_the_typed_leaf_bytes_and_odd_forms_fall_back(app: F
     assert audit.sealer is not None
     await audit.sealer.prepare()
     await audit.sealer.seal_pending()
-    async with app.state.sessionmaker() as session:
+    async with app.state.hub.sessionmaker() as session:
         typed = {
             r.seq: event_bytes(r._mapping)
             for r in await session.execute(select(*(getattr(AuditEvent, c) for c in EVENT_COLUMNS)))
@@ -146,7 +146,7 @@ def test_timestamp_text_forms() -> None:
 
 async def _export(app: FastAPI) -> bytes:
     out = io.BytesIO()
-    async with app.state.sessionmaker() as session:
+    async with app.state.hub.sessionmaker() as session:
         async for chunk in export_lines(session):
             out.write(chunk)
     return out.getvalue()
@@ -157,7 +157,7 @@ async def test_jsonl_reads_the_same_at_any_block_size(
     app: FastAPI, block: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await _append_and_seal(app, 25)
-    await app.state.audit.append(_odd_entry(99))  # one unsealed event at the end
+    await app.state.hub.audit.append(_odd_entry(99))  # one unsealed event at the end
     keys = await _keys(app)
     monkeypatch.setattr(jsonl_module, "_BLOCK", block)
     data = await _export(app)

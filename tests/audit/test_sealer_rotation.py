@@ -40,7 +40,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 
 async def _wait_all_sealed(app: FastAPI) -> None:
     for _ in range(200):  # at most ~10 s
-        async with app.state.sessionmaker() as session:
+        async with app.state.hub.sessionmaker() as session:
             pending = await session.scalar(
                 select(func.count()).select_from(AuditEvent).where(AuditEvent.leaf_index.is_(None))
             )
@@ -51,7 +51,7 @@ async def _wait_all_sealed(app: FastAPI) -> None:
 
 
 async def _seals(app: FastAPI) -> list[Any]:
-    async with app.state.sessionmaker() as session:
+    async with app.state.hub.sessionmaker() as session:
         rows = await session.execute(
             select(AuditSeal.seal_index, AuditSeal.key_id, AuditSeal.sealed_at).order_by(
                 AuditSeal.seal_index
@@ -120,10 +120,10 @@ async def test_a_rotation_reaches_every_running_instance_at_its_next_seal(
 async def test_a_sealer_whose_key_file_holds_only_the_retired_key_stops_sealing(
     app: FastAPI,
 ) -> None:
-    sealer: Sealer = app.state.audit.sealer
+    sealer: Sealer = app.state.hub.audit.sealer
     await sealer.prepare()
-    await app.state.audit.append(pull_event(0))
-    async with app.state.sessionmaker() as session:
+    await app.state.hub.audit.append(pull_event(0))
+    async with app.state.hub.sessionmaker() as session:
         await session.execute(
             update(AuditKey)
             .where(AuditKey.key_id == sealer.current_key_id)
@@ -139,17 +139,17 @@ async def test_a_seal_signed_after_its_keys_retirement_is_invalid_in_both_verifi
     app: FastAPI, client: httpx.AsyncClient, make_api_client: MakeClient, tmp_path: Path
 ) -> None:
     auditor = await make_api_client("auditor")
-    sealer: Sealer = app.state.audit.sealer
+    sealer: Sealer = app.state.hub.audit.sealer
     await sealer.prepare()
     for batch in range(2):
         for i in range(10):
-            await app.state.audit.append(pull_event(batch * 10 + i))
+            await app.state.hub.audit.append(pull_event(batch * 10 + i))
         await sealer.seal_pending()
     seals = await _seals(app)
     assert [s.seal_index for s in seals] == [0, 1] and seals[0].sealed_at < seals[1].sealed_at
     # The key is recorded as retired when seal 0 was made: seal 1 came after.
     retired = datetime.fromisoformat(seals[0].sealed_at.replace("Z", "+00:00"))
-    async with app.state.sessionmaker() as session:
+    async with app.state.hub.sessionmaker() as session:
         await session.execute(
             update(AuditKey).where(AuditKey.key_id == seals[0].key_id).values(retired_at=retired)
         )
@@ -161,7 +161,7 @@ async def test_a_seal_signed_after_its_keys_retirement_is_invalid_in_both_verifi
     assert "after its key" in problem["detail"]
     keys_doc = (await client.get("/v1/audit/public-key")).json()
     export = tmp_path / "log.jsonl"
-    async with app.state.sessionmaker() as session:
+    async with app.state.hub.sessionmaker() as session:
         with export.open("wb") as handle:
             async for chunk in export_lines(session):
                 handle.write(chunk)

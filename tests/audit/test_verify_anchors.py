@@ -35,12 +35,12 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 
 
 async def _keys_document(app: FastAPI) -> dict[str, Any]:
-    async with app.state.sessionmaker() as session:
+    async with app.state.hub.sessionmaker() as session:
         return key_document(await published_keys(session), None)
 
 
 async def _export(app: FastAPI, path: Path) -> list[dict[str, Any]]:
-    async with app.state.sessionmaker() as session:
+    async with app.state.hub.sessionmaker() as session:
         with path.open("wb") as handle:
             async for chunk in export_lines(session):
                 handle.write(chunk)
@@ -69,7 +69,7 @@ def _cut_oldest(lines: list[dict[str, Any]], seals: int) -> tuple[list[dict[str,
 
 
 async def _sql(app: FastAPI, statement: str, **params: Any) -> None:
-    async with app.state.engine.begin() as conn:
+    async with app.state.hub.engine.begin() as conn:
         await conn.execute(text(statement), params)
 
 
@@ -111,7 +111,7 @@ async def test_a_database_cut_at_its_oldest_batches_and_re_anchored_fails_on_the
 ) -> None:
     auditor = await make_api_client("auditor")
     await append_and_seal(app, 30)
-    async with app.state.sessionmaker() as session:
+    async with app.state.hub.sessionmaker() as session:
         seal_1 = await session.get(AuditSeal, 1)
         assert seal_1 is not None
         seal_1_hash = seal_1.seal_hash
@@ -138,10 +138,10 @@ async def test_a_real_archive_has_a_signed_anchor_that_verifies_in_both_verifier
     between = datetime.now(UTC)
     await append_and_seal(app, 10)
     result = await archive_expired(
-        app.state.audit.sealer, app.state.settings, older_than=timedelta(0), now=between
+        app.state.hub.audit.sealer, app.state.settings, older_than=timedelta(0), now=between
     )
     assert result is not None and result.last_seal == 1
-    async with app.state.sessionmaker() as session:
+    async with app.state.hub.sessionmaker() as session:
         archive = await session.scalar(select(AuditArchive))
         assert archive is not None and archive.anchor_signature
         keys = public_keys_from_document(key_document(await published_keys(session), None))
@@ -153,7 +153,7 @@ async def test_a_real_archive_has_a_signed_anchor_that_verifies_in_both_verifier
     assert _verify_file(export, await _keys_document(app)).ok
     # A second archive's file starts from the first archive's signed anchor.
     again = await archive_expired(
-        app.state.audit.sealer,
+        app.state.hub.audit.sealer,
         app.state.settings,
         older_than=timedelta(0),
         now=datetime.now(UTC) + timedelta(days=1),
@@ -240,7 +240,7 @@ async def test_the_command_line_takes_a_pinned_head(
     await append_and_seal(app, 30)
     keys_file = tmp_path / "keys.json"
     keys_file.write_bytes(orjson.dumps(await _keys_document(app)))
-    async with app.state.sessionmaker() as session:
+    async with app.state.hub.sessionmaker() as session:
         last = await session.get(AuditSeal, 2)
         assert last is not None
         head = f"2:{last.seal_hash}"

@@ -100,7 +100,7 @@ async def decide(
     legal_basis: str | None = None,
     now: datetime | None = None,
 ) -> Basis:
-    async with app.state.sessionmaker() as session:
+    async with app.state.hub.sessionmaker() as session:
         return await decide_basis(
             session,
             client_id=consumer.client_id,
@@ -110,5 +110,5 @@ async def decide(
             purpose=purpose,
             legal_basis=legal_basis,
             now=now,
-            audit=app.state.audit,
+            audit=app.state.hub.audit,
         )

@@ -183,7 +183,7 @@ async def test_check_consent_reads_without_spending(
     app: FastAPI, client: httpx.AsyncClient, consumer: Consumer
 ) -> None:
     async def check(fields: list[str]) -> ConsentCheck:
-        async with app.state.sessionmaker() as session:
+        async with app.state.hub.sessionmaker() as session:
             return await check_consent(
                 session,
                 client_id=consumer.client_id,

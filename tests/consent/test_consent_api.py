@@ -85,11 +85,11 @@ async def test_revoking_ends_the_consent_and_a_second_revocation_is_an_illegal_t
     assert no_reason.status_code == 422
     assert no_reason.json()["code"] == "request_invalid"
 
-    async with app.state.sessionmaker() as session:
+    async with app.state.hub.sessionmaker() as session:
         events = (
             await session.scalars(
                 select(AuditEvent)
-                .where(AuditEvent.subject_hmac == app.state.audit.subject_hmac(CITIZEN))
+                .where(AuditEvent.subject_hmac == app.state.hub.audit.subject_hmac(CITIZEN))
                 .order_by(AuditEvent.seq)
             )
         ).all()
@@ -238,5 +238,5 @@ async def test_the_consent_is_stored_in_utc_whatever_zone_the_client_sends(
     start = datetime.fromisoformat(consent["validity"]["start"])
     assert start.utcoffset() == timedelta(0)
     assert abs((start - hanoi).total_seconds()) < 1
-    async with app.state.sessionmaker() as session:
+    async with app.state.hub.sessionmaker() as session:
         assert await session.get(Consent, consent["id"]) is not None

@@ -165,7 +165,7 @@ async def test_the_citizen_approves_a_pending_consent_in_their_view_and_it_is_au
     assert approved.status_code == 200
     assert approved.json()["status"] == "ACTIVE"
     assert (await decide(app, consumer)).reference == pending["id"]
-    async with app.state.sessionmaker() as session:
+    async with app.state.hub.sessionmaker() as session:
         events = (
             await session.scalars(
                 select(AuditEvent)

@@ -76,7 +76,7 @@ async def test_the_receipt_carries_the_kantara_fields_and_no_citizen_id(
     assert receipt["jurisdiction"] == "VN"
     assert receipt["consentReceiptID"] == consent["receipt_id"]
     assert receipt["publicKey"] == body["kid"]
-    assert receipt["piiPrincipalId"] == app.state.audit.subject_hmac(CITIZEN)
+    assert receipt["piiPrincipalId"] == app.state.hub.audit.subject_hmac(CITIZEN)
     assert CITIZEN not in json.dumps(receipt)
     assert CITIZEN not in body["jws"]
     controllers = [c["piiController"] for c in receipt["piiControllers"]]

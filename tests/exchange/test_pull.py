@@ -78,7 +78,7 @@ async def test_a_pull_from_each_system_maps_validates_and_carries_provenance(
     )
     assert answer.status_code == 200, answer.text
     body = answer.json()
-    dictionary = app.state.dictionary
+    dictionary = app.state.hub.dictionary
     version = dictionary.record_type(record_type).latest().version
     validator = dictionary.validator(record_type)
     if body["per_subject"] == "one":

@@ -21,7 +21,7 @@ async def failing_client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     refuses while quoting the value (PostgreSQL) or merely refusing it (SQLite)."""
 
     async def read_dossier(subject_id: str) -> dict[str, str]:
-        async with app.state.engine.connect() as connection:
+        async with app.state.hub.engine.connect() as connection:
             statement = (
                 "SELECT CAST(:value AS integer)"
                 if connection.dialect.name == "postgresql"

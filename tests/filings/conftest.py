@@ -19,7 +19,7 @@ from tests.filings.helpers import SYSTEM_RECORD_TYPES, Portal, grant_procedures
 async def consumer(app: FastAPI, make_api_client: MakeClient) -> ApiCredentials:
     """A consumer granted every shipped procedure, as the demo's is."""
     made = await make_api_client("consumer", agency="Ba Dinh commune public service centre")
-    await grant_procedures(app, made.client_id, sorted(app.state.dictionary.procedures))
+    await grant_procedures(app, made.client_id, sorted(app.state.hub.dictionary.procedures))
     return made
 
 

@@ -22,7 +22,7 @@ async def test_the_demo_consumer_may_open_a_filing_of_every_shipped_procedure(
         admin = {"Authorization": f"Bearer {document['clients']['admin']['api_key']}"}
         headers = {"Authorization": f"Bearer {consumer['api_key']}", "X-User-Id": "officer-1"}
         applicant = document["citizens"][0]["citizen_id"]
-        shipped = sorted(app.state.dictionary.procedures)
+        shipped = sorted(app.state.hub.dictionary.procedures)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as http:
             shown = await http.get(f"/v1/clients/{consumer['client_id']}", headers=admin)

@@ -37,7 +37,7 @@ def pull_event(i: int) -> AuditEntry:
 
 
 async def append_and_seal(app: FastAPI, count: int) -> None:
-    audit: AuditLog = app.state.audit
+    audit: AuditLog = app.state.hub.audit
     for i in range(count):
         await audit.append(pull_event(i))
     assert audit.sealer is not None

@@ -155,7 +155,7 @@ async def test_publishing_checks_compatibility_and_is_idempotent(
     assert clash.status_code == 409
     assert clash.json()["code"] == "version_conflict"
 
-    async with app.state.sessionmaker() as session:
+    async with app.state.hub.sessionmaker() as session:
         rows = (await session.scalars(select(PublishedRecordVersion))).all()
         events = (
             await session.scalars(

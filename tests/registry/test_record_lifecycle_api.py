@@ -39,7 +39,7 @@ async def _add_draft(
 
 
 async def _events(app: FastAPI, kind: str) -> list[AuditEvent]:
-    async with app.state.sessionmaker() as session:
+    async with app.state.hub.sessionmaker() as session:
         return list(
             (await session.scalars(select(AuditEvent).where(AuditEvent.kind == kind))).all()
         )
@@ -305,5 +305,5 @@ async def test_a_deprecation_reaches_the_validations_of_another_instance(
             )
         ).status_code == 200
     # This instance keeps the default interval; its refresh (as the interval ends) catches up.
-    await app.state.dictionary_sync.refresh()
+    await app.state.hub.dictionary_sync.refresh()
     assert (await client.get(f"{RECORDS}/Person")).json()["compatibility"] == "FULL"

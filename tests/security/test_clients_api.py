@@ -39,7 +39,7 @@ async def test_a_created_client_gets_a_key_shown_once_and_stored_only_as_a_hash(
     prefix = key.split("_")[1]
     assert key.startswith("doh_") and len(key) > 43
     assert body["keys"][0]["prefix"] == prefix
-    async with app.state.sessionmaker() as session:
+    async with app.state.hub.sessionmaker() as session:
         stored = (await session.scalars(select(ApiKey).where(ApiKey.prefix == prefix))).one()
     assert stored.key_hash == hashlib.sha256(key.encode()).hexdigest()
     assert key not in str(vars(stored))
@@ -152,7 +152,7 @@ async def test_an_unusable_officer_header_never_fails_an_admin_action_or_its_eve
         json={"name": "long-officer", "agency": "Test agency", "roles": ["consumer"]},
     )
     assert created.status_code == 201, created.text
-    async with app.state.sessionmaker() as session:
+    async with app.state.hub.sessionmaker() as session:
         event = (
             await session.scalars(
                 select(AuditEvent).where(AuditEvent.kind == EventKind.CLIENT_CREATED)

@@ -39,7 +39,7 @@ async def test_an_admin_sets_reads_and_sees_a_clients_procedure_grants_and_it_is
     assert by_id[consumer.client_id]["procedures"] == [BIRTH, TRANSFER]
     assert by_id[admin.client_id]["procedures"] == []
 
-    async with app.state.sessionmaker() as session:
+    async with app.state.hub.sessionmaker() as session:
         event = (
             await session.scalars(
                 select(AuditEvent).where(AuditEvent.kind == EventKind.PROCEDURE_GRANTS_CHANGED)

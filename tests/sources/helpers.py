@@ -58,15 +58,15 @@ async def register(
 
 
 async def grant(app: FastAPI, consumer: ApiCredentials, rights: list[dict[str, Any]]) -> None:
-    async with app.state.sessionmaker() as session:
+    async with app.state.hub.sessionmaker() as session:
         await security_service.replace_access_rights(
-            session, app.state.dictionary, consumer.client_id, [AccessRightIn(**r) for r in rights]
+            session, app.state.hub.dictionary, consumer.client_id, [AccessRightIn(**r) for r in rights]
         )
-    app.state.access_rights.evict(consumer.client_id)
+    app.state.hub.access_rights.evict(consumer.client_id)
 
 
 def all_fields(app: FastAPI, record_type: str) -> list[str]:
-    return [f.name for f in app.state.dictionary.record_type(record_type).latest().fields]
+    return [f.name for f in app.state.hub.dictionary.record_type(record_type).latest().fields]
 
 
 async def consumer_for(
@@ -106,7 +106,7 @@ def pull_headers(
 
 
 async def audit_events(app: FastAPI, kind: str | None = None) -> list[AuditEvent]:
-    async with app.state.sessionmaker() as session:
+    async with app.state.hub.sessionmaker() as session:
         query = select(AuditEvent).order_by(AuditEvent.seq)
         if kind is not None:
             query = query.where(AuditEvent.kind == kind)

@@ -96,7 +96,7 @@ async def test_secrets_are_never_returned_nor_logged(
     dumped = json.dumps([e.details for e in events], ensure_ascii=False)
     for secret in secrets:
         assert secret not in dumped
-    async with app.state.sessionmaker() as session:
+    async with app.state.hub.sessionmaker() as session:
         row = await session.get(ConnectorRegistration, created["id"])
         assert row is not None and row.auth_secret is not None
         for secret in secrets:
@@ -284,7 +284,7 @@ async def test_delete_removes_the_connector_and_is_audited(
     assert (
         await client.get(f"/v1/connectors/{created['id']}", headers=integrator.headers)
     ).status_code == 404
-    assert app.state.connectors.get(created["id"]) is None
+    assert app.state.hub.connectors.get(created["id"]) is None
     deleted = await audit_events(app, EventKind.CONNECTOR_DELETED)
     assert deleted and deleted[-1].details["connector"] == created["id"]
 
@@ -355,7 +355,7 @@ async def test_a_failed_registry_refresh_keeps_serving_the_connectors_it_has(
     await register(client, integrator, mock_servers, "population")
     consumer = await consumer_for(app, make_api_client, {"Person": None})
     subject = mock_servers.dataset.demo_citizens(1)[0]
-    registry = app.state.connectors
+    registry = app.state.hub.connectors
     # The check for other instances' changes now meets a database that cannot be opened.
     unreachable = create_engine(f"sqlite+aiosqlite:///{tmp_path}/missing/dir/hub.db")
     registry._sessionmaker = create_sessionmaker(unreachable)
