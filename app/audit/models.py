@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import BigInteger, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base
+from app.timestamps import UtcTimestamp
 
 # SQLite only generates ids for an INTEGER PRIMARY KEY (the rowid); PostgreSQL gets a BIGSERIAL.
 EventId = BigInteger().with_variant(Integer(), "sqlite")
@@ -43,7 +44,7 @@ class AuditEvent(Base):
     )
 
     seq: Mapped[int] = mapped_column(EventId, primary_key=True, autoincrement=True)
-    ts: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ts: Mapped[datetime] = mapped_column(UtcTimestamp())
     kind: Mapped[str] = mapped_column(String(60))
     client_id: Mapped[str | None] = mapped_column(String(36))
     agency: Mapped[str | None] = mapped_column(String(300))
@@ -94,8 +95,8 @@ class AuditKey(Base):
     key_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     algorithm: Mapped[str] = mapped_column(String(20))
     public_key: Mapped[str] = mapped_column(String(100))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    retired_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcTimestamp())
+    retired_at: Mapped[datetime | None] = mapped_column(UtcTimestamp(), nullable=True)
 
 
 class AuditArchive(Base):
@@ -112,7 +113,7 @@ class AuditArchive(Base):
     leaf_end: Mapped[int] = mapped_column(BigInteger)
     last_seal_hash: Mapped[str] = mapped_column(String(64))
     events: Mapped[int] = mapped_column(BigInteger)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcTimestamp())
     # The signed anchor (docs/audit.md section 7): without it, cutting the oldest batches and
     # writing a matching anchor would pass as an archive. Null only in archives made before
     # anchors were signed; a verifier refuses those as ``anchor_unsigned``.

@@ -10,10 +10,11 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base
+from app.timestamps import UtcTimestamp
 
 
 class ConsentStatus(StrEnum):
@@ -59,23 +60,23 @@ class Consent(Base):
     purpose: Mapped[str] = mapped_column(String(100))
     scope: Mapped[list[Any]]
     status: Mapped[str] = mapped_column(String(20))
-    valid_from: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    valid_until: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    valid_from: Mapped[datetime] = mapped_column(UtcTimestamp())
+    valid_until: Mapped[datetime] = mapped_column(UtcTimestamp())
     fetch_type: Mapped[str] = mapped_column(String(20))
     max_uses_per_period: Mapped[int] = mapped_column(Integer)
     period: Mapped[str | None] = mapped_column(String(10), default=None)
     use_count: Mapped[int] = mapped_column(Integer, default=0)
     period_key: Mapped[str | None] = mapped_column(String(20), default=None)
     period_uses: Mapped[int] = mapped_column(Integer, default=0)
-    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    last_used_at: Mapped[datetime | None] = mapped_column(UtcTimestamp(), default=None)
     channel: Mapped[str] = mapped_column(String(20))
-    captured_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    captured_at: Mapped[datetime] = mapped_column(UtcTimestamp())
     captured_by: Mapped[str | None] = mapped_column(String(200), default=None)
     language: Mapped[str] = mapped_column(String(10))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    activated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
-    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    created_at: Mapped[datetime] = mapped_column(UtcTimestamp())
+    updated_at: Mapped[datetime] = mapped_column(UtcTimestamp())
+    activated_at: Mapped[datetime | None] = mapped_column(UtcTimestamp(), default=None)
+    ended_at: Mapped[datetime | None] = mapped_column(UtcTimestamp(), default=None)
     ended_by: Mapped[str | None] = mapped_column(String(20), default=None)
     end_reason: Mapped[str | None] = mapped_column(Text, default=None)
     # The consent hash a citizen-signed approval bound; unique, so one approval activates

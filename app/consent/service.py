@@ -28,6 +28,7 @@ from app.errors import Conflict, NotFound, Unprocessable
 from app.security.citizen import CitizenTokenVerifier
 from app.security.roles import ClientPrincipal
 from app.security.schemas import PURPOSE_PATTERN
+from app.timestamps import utcnow
 from dictionary import Dictionary
 from dictionary.formats import is_citizen_id
 
@@ -59,10 +60,6 @@ class ConsentNotFound(NotFound):
 
 class IllegalConsentTransition(Conflict):
     code, title = "illegal_consent_transition", "Illegal consent transition"
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def as_utc(moment: datetime) -> datetime:

@@ -11,7 +11,8 @@ from app.errors import Conflict, NotFound, Unprocessable
 from app.filings.errors import FieldNotStateHeld
 from app.filings.models import CorrectionRequest, Filing
 from app.filings.reading import procedure_of
-from app.filings.values import json_ready, pointer, split_pointer, utcnow, value_at
+from app.filings.values import json_ready, pointer, split_pointer, value_at
+from app.timestamps import utcnow
 from dictionary import Dictionary
 from dictionary.procedures import StateComponent
 

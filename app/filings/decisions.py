@@ -20,7 +20,8 @@ from app.filings.errors import (
 from app.filings.models import Filing, FilingResult
 from app.filings.reading import procedure_of
 from app.filings.states import APPROVED, PREFILLED, REJECTED, SUBMITTED, require_transition
-from app.filings.values import json_ready, utcnow, value_at
+from app.filings.values import json_ready, value_at
+from app.timestamps import utcnow
 from dictionary import Dictionary
 from dictionary.procedures import Procedure
 

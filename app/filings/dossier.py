@@ -10,7 +10,8 @@ from app.errors import Unprocessable
 from app.filings.errors import FieldVerifiedLocked
 from app.filings.models import Filing
 from app.filings.states import require_editable
-from app.filings.values import pointer, split_pointer, utcnow
+from app.filings.values import pointer, split_pointer
+from app.timestamps import utcnow
 from dictionary import Dictionary
 from dictionary.procedures import ApplicantComponent, Procedure, StateComponent
 

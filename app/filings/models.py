@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base
+from app.timestamps import UtcTimestamp
 
 
 class Filing(Base):
@@ -46,10 +47,10 @@ class Filing(Base):
     submit_key: Mapped[str | None] = mapped_column(String(200))
     submit_hash: Mapped[str | None] = mapped_column(String(64))
     decision_reason: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcTimestamp())
+    updated_at: Mapped[datetime] = mapped_column(UtcTimestamp())
+    submitted_at: Mapped[datetime | None] = mapped_column(UtcTimestamp())
+    decided_at: Mapped[datetime | None] = mapped_column(UtcTimestamp())
 
     @property
     def subject_id(self) -> str:
@@ -72,7 +73,7 @@ class FilingResult(Base):
     record_version: Mapped[str] = mapped_column(String(40))
     subject_id: Mapped[str] = mapped_column(String(32))
     record: Mapped[dict[str, Any]]
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcTimestamp())
 
 
 class CorrectionRequest(Base):
@@ -94,5 +95,5 @@ class CorrectionRequest(Base):
     values: Mapped[dict[str, Any]]
     note: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(20))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcTimestamp())
+    updated_at: Mapped[datetime] = mapped_column(UtcTimestamp())

@@ -10,8 +10,8 @@ from app.filings.errors import InvalidCitizenId
 from app.filings.models import Filing
 from app.filings.reading import require_procedure_grant
 from app.filings.states import DRAFT
-from app.filings.values import utcnow
 from app.security.roles import ClientPrincipal
+from app.timestamps import utcnow
 from dictionary.formats import is_citizen_id
 from dictionary.procedures import Procedure
 

@@ -52,7 +52,8 @@ from app.filings.states import (
     require_editable,
     require_transition,
 )
-from app.filings.values import json_ready, pointer, split_pointer, utcnow
+from app.filings.values import json_ready, pointer, split_pointer
+from app.timestamps import utcnow
 
 __all__ = [
     "APPROVED",

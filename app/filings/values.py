@@ -3,14 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def json_ready(value: Any) -> Any:

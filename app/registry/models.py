@@ -6,10 +6,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Integer, String, UniqueConstraint
+from sqlalchemy import Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base
+from app.timestamps import UtcTimestamp
 
 
 class PublishedRecordVersion(Base):
@@ -21,7 +22,7 @@ class PublishedRecordVersion(Base):
     version: Mapped[str] = mapped_column(String(40))
     status: Mapped[str] = mapped_column(String(20))
     content: Mapped[dict[str, Any]]
-    published_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    published_at: Mapped[datetime] = mapped_column(UtcTimestamp())
     published_by: Mapped[str] = mapped_column(String(36))
 
 
@@ -38,7 +39,7 @@ class RecordVersionStatusChange(Base):
     record_type: Mapped[str] = mapped_column(String(100), index=True)
     version: Mapped[str] = mapped_column(String(40))
     status: Mapped[str] = mapped_column(String(20))
-    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    changed_at: Mapped[datetime] = mapped_column(UtcTimestamp())
     changed_by: Mapped[str] = mapped_column(String(36))
 
 
@@ -50,5 +51,5 @@ class CompatibilityModeChange(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     record_type: Mapped[str] = mapped_column(String(100), index=True)
     mode: Mapped[str] = mapped_column(String(30))
-    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    changed_at: Mapped[datetime] = mapped_column(UtcTimestamp())
     changed_by: Mapped[str] = mapped_column(String(36))

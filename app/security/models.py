@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base
+from app.timestamps import UtcTimestamp
 
 
 class ApiClient(Base):
@@ -18,8 +19,8 @@ class ApiClient(Base):
     name: Mapped[str] = mapped_column(String(200), unique=True)
     agency: Mapped[str] = mapped_column(String(300))
     roles: Mapped[list[Any]]
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    created_at: Mapped[datetime] = mapped_column(UtcTimestamp())
+    disabled_at: Mapped[datetime | None] = mapped_column(UtcTimestamp(), default=None)
 
 
 class ApiKey(Base):
@@ -29,9 +30,9 @@ class ApiKey(Base):
     client_id: Mapped[str] = mapped_column(ForeignKey("api_clients.id"), index=True)
     prefix: Mapped[str] = mapped_column(String(32), unique=True)
     key_hash: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
-    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    created_at: Mapped[datetime] = mapped_column(UtcTimestamp())
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcTimestamp(), default=None)
+    last_used_at: Mapped[datetime | None] = mapped_column(UtcTimestamp(), default=None)
 
 
 class AccessRight(Base):
@@ -49,7 +50,7 @@ class AccessRight(Base):
     fields: Mapped[list[Any]]
     purposes: Mapped[list[Any]]
     legal_basis: Mapped[str | None] = mapped_column(Text, default=None)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcTimestamp())
 
 
 class ProcedureGrant(Base):
@@ -65,4 +66,4 @@ class ProcedureGrant(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     client_id: Mapped[str] = mapped_column(ForeignKey("api_clients.id"), index=True)
     procedure: Mapped[str] = mapped_column(String(100))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcTimestamp())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Hashable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TypeVar
 
 from sqlalchemy import delete, select
@@ -16,6 +16,7 @@ from app.security import keys
 from app.security.models import AccessRight, ApiClient, ApiKey, ProcedureGrant
 from app.security.roles import Role
 from app.security.schemas import PURPOSE_PATTERN, AccessRightIn
+from app.timestamps import utcnow
 from dictionary import Dictionary
 
 _PURPOSE = re.compile(PURPOSE_PATTERN)
@@ -23,10 +24,6 @@ LAST_USED_RESOLUTION = timedelta(seconds=60)
 
 K = TypeVar("K", bound=Hashable)
 T = TypeVar("T")
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 async def create_client(

@@ -6,10 +6,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base
+from app.timestamps import UtcTimestamp
 
 
 class ConnectorRegistration(Base):
@@ -32,8 +33,8 @@ class ConnectorRegistration(Base):
     enabled: Mapped[bool] = mapped_column(Boolean)
     probe: Mapped[dict[str, Any]]
     revision: Mapped[int] = mapped_column(Integer)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcTimestamp())
+    updated_at: Mapped[datetime] = mapped_column(UtcTimestamp())
     created_by: Mapped[str] = mapped_column(String(36))
     updated_by: Mapped[str] = mapped_column(String(36))
 
@@ -52,7 +53,7 @@ class ConnectorMapping(Base):
     version: Mapped[int] = mapped_column(Integer)
     spec: Mapped[dict[str, Any]]
     shipped: Mapped[str | None] = mapped_column(String(100), default=None)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcTimestamp())
     created_by: Mapped[str] = mapped_column(String(36))
 
 
@@ -68,8 +69,8 @@ class QualityWindow(Base):
     connector_id: Mapped[str] = mapped_column(ForeignKey("connectors.id", ondelete="CASCADE"))
     record_type: Mapped[str] = mapped_column(String(100))
     kind: Mapped[str] = mapped_column(String(10))
-    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    ended_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[datetime] = mapped_column(UtcTimestamp())
+    ended_at: Mapped[datetime] = mapped_column(UtcTimestamp())
     fetched: Mapped[int] = mapped_column(Integer)
     valid: Mapped[int] = mapped_column(Integer)
     required_present: Mapped[int] = mapped_column(Integer)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from app.audit.service import mask_citizen_id
-from app.sources.clock import utcnow
 from app.sources.runtime import LiveConnector
+from app.timestamps import utcnow
 
 PROBE_SUBJECTS = 4
 

@@ -13,7 +13,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.service import mask_citizen_id
 from app.errors import Conflict, NotFound
-from app.sources.clock import utcnow
 from app.sources.lookup import get_registration
 from app.sources.models import QualityWindow
 from app.sources.quality import QualityCounters, person_birth_conflict
@@ -24,6 +23,7 @@ from app.sources.runtime import (
     hub_error,
     window_row,
 )
+from app.timestamps import utcnow
 from connectors import errors as connector_errors
 
 

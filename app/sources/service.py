@@ -14,7 +14,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import Conflict
-from app.sources.clock import utcnow
 from app.sources.errors import InvalidMapping
 from app.sources.lookup import get_registration, list_registrations, mappings_of
 from app.sources.mappings import check_mappings, shipped_mappings
@@ -29,6 +28,7 @@ from app.sources.schemas import (
     ConnectorPatch,
     OAuth2AuthIn,
 )
+from app.timestamps import utcnow
 from connectors.systems import adapter
 
 __all__ = [

@@ -1,9 +1,0 @@
-"""The clock of the connector services: timestamps of registrations, probes and scans."""
-
-from __future__ import annotations
-
-from datetime import UTC, datetime
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
