@@ -12,8 +12,7 @@ import asyncio
 import os
 import shutil
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +29,7 @@ from app.main import create_app
 from app.models import Base
 from app.security import service as security_service
 from app.security.roles import Role
+from tests.helpers.clients import ApiCredentials, MakeClient
 
 POSTGRES_URL = os.environ.get("HUB_TEST_POSTGRES_URL")
 REQUIRE_POSTGRES = os.environ.get("HUB_TEST_REQUIRE_POSTGRES") == "1"
@@ -112,20 +112,6 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
         yield http
 
 
-@dataclass(frozen=True)
-class ApiCredentials:
-    client_id: str
-    api_key: str
-    roles: tuple[str, ...]
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.api_key}"}
-
-
-MakeClient = Callable[..., Awaitable[ApiCredentials]]
-
-
 @pytest.fixture
 def make_api_client(app: FastAPI) -> MakeClient:
     """Create an API client straight through the security service (not over HTTP)."""
@@ -153,7 +139,7 @@ async def admin(make_api_client: MakeClient) -> ApiCredentials:
 @pytest.fixture(scope="session")
 def mock_servers_session() -> Iterator[Any]:
     """The four mock source systems as uvicorn processes on loopback, for the whole session."""
-    from tests.mock_servers import MockServers
+    from tests.helpers.mock_servers import MockServers
 
     with MockServers() as servers:
         yield servers

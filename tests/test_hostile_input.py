@@ -10,7 +10,7 @@ import orjson
 import pytest
 
 from app.inputs import MAX_JSON_DEPTH
-from tests.conftest import ApiCredentials, MakeClient
+from tests.helpers.clients import ApiCredentials, MakeClient
 
 JSON = {"content-type": "application/json"}
 NDJSON = {"content-type": "application/x-ndjson"}

@@ -23,8 +23,8 @@ from app.db import create_engine, create_sessionmaker
 from app.routing import LARGE_BODY, HubRoute
 from app.security import service as security_service
 from app.security.roles import Role
-from tests.conftest import ApiCredentials, MakeClient
-from tests.mock_servers import REPO_ROOT, free_port
+from tests.helpers.clients import ApiCredentials, MakeClient
+from tests.helpers.mock_servers import REPO_ROOT, free_port
 
 CHUNK = 16 * 1024
 

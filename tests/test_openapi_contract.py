@@ -22,7 +22,7 @@ import pytest
 
 from app.config import Settings
 from app.main import create_app
-from tests.conftest import MakeClient
+from tests.helpers.clients import MakeClient
 
 VENV_BIN = Path(sys.executable).parent
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1

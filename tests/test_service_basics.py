@@ -8,7 +8,7 @@ from fastapi import FastAPI
 
 from app.config import Settings
 from app.db import create_engine, create_sessionmaker
-from tests.conftest import ApiCredentials
+from tests.helpers.clients import ApiCredentials
 
 
 async def test_liveness_and_readiness(client: httpx.AsyncClient) -> None:

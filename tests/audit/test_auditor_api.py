@@ -20,7 +20,7 @@ from app.audit.query import export as export_module
 from app.audit.serialize import canonical_json, event_record
 from app.security.citizen import issue_citizen_token
 from app.security.roles import Role
-from tests.conftest import ApiCredentials, MakeClient
+from tests.helpers.clients import ApiCredentials, MakeClient
 
 CITIZEN_A = "001090012345"
 CITIZEN_B = "079185000123"

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from app.audit.events import EventKind
 from app.audit.models import AuditEvent
 from app.audit.query import FILTER_NAMES
-from tests.conftest import MakeClient
+from tests.helpers.clients import MakeClient
 
 STRAY_ID = "079185000123"
 # Every filter the search takes, but the subject (hashed by its own rule) and the two times:

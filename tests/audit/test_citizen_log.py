@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from app.audit.events import AuditEntry, EventKind, Outcome
 from app.config import Settings
 from app.security.citizen import issue_citizen_token
-from tests.conftest import MakeClient
+from tests.helpers.clients import MakeClient
 
 CITIZEN_A = "001090012345"
 CITIZEN_B = "079185000123"

@@ -14,7 +14,7 @@ from app.audit.events import AuditEntry, EventKind, Outcome
 from app.config import Settings
 from app.cursors import MAX_POSITION, CursorCodec, InvalidCursor
 from app.security.citizen import issue_citizen_token
-from tests.conftest import MakeClient
+from tests.helpers.clients import MakeClient
 
 CITIZEN = "001090012345"
 OTHER_CITIZEN = "001090054321"

@@ -31,9 +31,9 @@ from fastapi import FastAPI
 
 from app.config import Settings
 from app.security.citizen import issue_citizen_token
-from tests.conftest import ApiCredentials, MakeClient
+from tests.helpers.clients import ApiCredentials, MakeClient
 from tests.helpers.hub_process import start_hub
-from tests.sources.helpers import consumer_for, pull_headers, register
+from tests.helpers.sources import consumer_for, pull_headers, register
 
 DURATION_SECONDS = 6.0
 MAX_REQUESTS_PER_WORKER = 400

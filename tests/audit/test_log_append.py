@@ -16,7 +16,7 @@ from app.audit.models import AuditEvent
 from app.audit.serialize import canonical_json, request_hash, response_hash
 from app.audit.service import AuditLog
 from app.db import create_engine, create_sessionmaker
-from tests.conftest import ApiCredentials
+from tests.helpers.clients import ApiCredentials
 
 CITIZEN = "001099012345"
 OTHER_CITIZEN = "079185000123"

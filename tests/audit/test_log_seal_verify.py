@@ -38,7 +38,7 @@ from app.audit.verify import Report, export_lines, verify_database, verify_jsonl
 from app.cli import cli
 from app.config import Settings
 from app.main import create_app
-from tests.conftest import MakeClient
+from tests.helpers.clients import MakeClient
 
 BATCH = 10
 

@@ -29,8 +29,8 @@ from app.audit.verify import export_lines, verify_database, verify_jsonl
 from app.cli import cli
 from app.config import Settings
 from app.main import create_app
-from tests.conftest import MakeClient
 from tests.helpers.audit_log import pull_event, sealing_on_demand
+from tests.helpers.clients import MakeClient
 
 
 @pytest.fixture

@@ -25,8 +25,8 @@ from app.audit.serialize import anchor_body_bytes
 from app.audit.verify import PinnedHead, Report, export_lines, verify_database, verify_jsonl
 from app.cli import cli
 from app.config import Settings
-from tests.conftest import MakeClient
 from tests.helpers.audit_log import append_and_seal, sealing_on_demand
+from tests.helpers.clients import MakeClient
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.mock_servers import MockServers
+from tests.helpers.mock_servers import MockServers
 
 Mocks = MockServers
 

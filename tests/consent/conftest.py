@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from app.config import Settings
-from tests.conftest import MakeClient
-from tests.consent.helpers import Consumer
+from tests.helpers.clients import MakeClient
+from tests.helpers.consents import Consumer
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ from fastapi import FastAPI
 
 from app.consent.basis import Basis, ConsentCheck, ConsentRefused, NoBasis, check_consent
 from app.errors import HubError
-from tests.conftest import MakeClient
-from tests.consent.helpers import CITIZEN, PURPOSE, Consumer, citizen_headers, decide, iso, record
+from tests.helpers.clients import MakeClient
+from tests.helpers.consents import CITIZEN, PURPOSE, Consumer, citizen_headers, decide, iso, record
 
 LEGAL = "Decree 278/2025/ND-CP, Art. 12"
 

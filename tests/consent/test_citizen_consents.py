@@ -8,7 +8,7 @@ from fastapi import FastAPI
 
 from app.config import Settings
 from app.errors import HubError
-from tests.consent.helpers import CITIZEN, OTHER_CITIZEN, Consumer, citizen_headers, decide, record
+from tests.helpers.consents import CITIZEN, OTHER_CITIZEN, Consumer, citizen_headers, decide, record
 
 
 async def test_a_citizen_lists_their_own_consents_in_every_state(

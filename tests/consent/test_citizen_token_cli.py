@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 from app.cli import cli
 from app.config import Settings
 from app.security.citizen import CitizenTokenVerifier
-from tests.consent.helpers import CITIZEN
+from tests.helpers.consents import CITIZEN
 
 runner = CliRunner()
 

@@ -11,8 +11,8 @@ from sqlalchemy import select
 
 from app.audit.models import AuditEvent
 from app.consent.models import Consent
-from tests.conftest import MakeClient
-from tests.consent.helpers import CITIZEN, Consumer, consent_body, iso, record
+from tests.helpers.clients import MakeClient
+from tests.helpers.consents import CITIZEN, Consumer, consent_body, iso, record
 
 UNKNOWN_ID = "00000000-0000-0000-0000-000000000000"
 

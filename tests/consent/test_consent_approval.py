@@ -25,7 +25,7 @@ from app.consent.basis import Basis
 from app.consent.schemas import ConsentCreate
 from app.errors import HubError
 from app.security.citizen import issue_citizen_token
-from tests.consent.helpers import (
+from tests.helpers.consents import (
     CITIZEN,
     OTHER_CITIZEN,
     Consumer,

@@ -12,7 +12,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from fastapi import FastAPI
 
-from tests.consent.helpers import CITIZEN, Consumer, record
+from tests.helpers.consents import CITIZEN, Consumer, record
 
 
 def b64url_decode(text: str) -> bytes:

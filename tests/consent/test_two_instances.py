@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from app.config import Settings
 from app.errors import HubError
 from app.main import create_app
-from tests.consent.helpers import Consumer, citizen_headers, decide, record
+from tests.helpers.consents import Consumer, citizen_headers, decide, record
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ import pytest
 from fastapi import FastAPI
 
 from app.audit.events import EventKind
-from tests.conftest import ApiCredentials, MakeClient
-from tests.sources.helpers import audit_events, consumer_for, pull_headers, register
+from tests.helpers.clients import ApiCredentials, MakeClient
+from tests.helpers.sources import audit_events, consumer_for, pull_headers, register
 
 SYSTEM_OF = {
     "Person": "population",

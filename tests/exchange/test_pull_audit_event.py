@@ -13,8 +13,8 @@ from fastapi import FastAPI
 
 from app.audit.events import EventKind
 from app.audit.models import AuditEvent
-from tests.conftest import ApiCredentials, MakeClient
-from tests.sources.helpers import audit_events, consumer_for, pull_headers, register
+from tests.helpers.clients import ApiCredentials, MakeClient
+from tests.helpers.sources import audit_events, consumer_for, pull_headers, register
 
 STRAY_ID = "079185000123"  # a citizen ID sent where a name belongs
 

@@ -11,8 +11,8 @@ from fastapi import FastAPI
 
 from app.config import Settings
 from app.security.citizen import issue_citizen_token
-from tests.conftest import ApiCredentials, MakeClient
-from tests.filings.helpers import SYSTEM_RECORD_TYPES, Portal, grant_procedures
+from tests.helpers.clients import ApiCredentials, MakeClient
+from tests.helpers.filings import SYSTEM_RECORD_TYPES, Portal, grant_procedures
 
 
 @pytest.fixture
@@ -41,7 +41,7 @@ async def sources(
     client: httpx.AsyncClient, make_api_client: MakeClient, mock_servers: Any
 ) -> AsyncIterator[Any]:
     """The four mocks, each its own uvicorn process, registered as the hub's connectors."""
-    from tests.sources.helpers import register
+    from tests.helpers.sources import register
 
     mock_servers.reset()
     integrator = await make_api_client("integrator")

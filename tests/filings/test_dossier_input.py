@@ -7,7 +7,7 @@ import httpx
 import pytest
 
 from app.inputs import MAX_JSON_DEPTH
-from tests.filings.helpers import Portal
+from tests.helpers.filings import Portal
 
 MOTHER = "001190012345"
 

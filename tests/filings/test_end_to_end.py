@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from dictionary import load_dictionary
-from tests.filings.helpers import Portal, assert_provenance, plan_of
+from tests.helpers.filings import Portal, assert_provenance, plan_of
 
 CHILD_ID = "001226000123"  # Hanoi (001), born in the 21st century, male (2), in 2026 (26)
 
@@ -361,7 +361,7 @@ async def test_a_birth_registration_is_reused_by_the_next_procedure_about_the_ch
     assert plan["registrant_identity"]["status"] == "failed"
     assert plan["registrant_identity"]["error"]["code"] == "subject_not_found"
     assert_provenance(procedure, prefilled)
-    from tests.sources.helpers import audit_events
+    from tests.helpers.sources import audit_events
 
     reuses = [e for e in await audit_events(app, "filing.prefill") if e.filing_id == opened["id"]]
     assert [(e.record_type, e.outcome) for e in reuses] == [("BirthRegistration", "allowed")]
@@ -398,7 +398,7 @@ async def test_a_source_down_gives_a_partial_prefill_with_its_error(
         again["dossier"]["land_certificate"]["certificate_number"]
         == scenario.expected_values["/land_certificate/certificate_number"]
     )
-    from tests.sources.helpers import audit_events
+    from tests.helpers.sources import audit_events
 
     pulls = [e for e in await audit_events(app, "data.pull") if e.filing_id == opened["id"]]
     land = [e for e in pulls if e.record_type == "LandUseRightCertificate"]
@@ -432,7 +432,7 @@ async def test_a_duplicate_submit_is_idempotent(
     assert keyless.status_code == 200
     assert keyless.json()["status"] == "submitted"
     assert keyless.json()["submitted_at"] == first.json()["submitted_at"]
-    from tests.sources.helpers import audit_events
+    from tests.helpers.sources import audit_events
 
     submitted = [
         e

@@ -10,8 +10,8 @@ from typing import Any
 
 import httpx
 
-from tests.conftest import MakeClient
-from tests.filings.helpers import Portal, plan_of
+from tests.helpers.clients import MakeClient
+from tests.helpers.filings import Portal, plan_of
 
 MOTHER = "001190012345"
 FATHER = "001088054321"

@@ -9,9 +9,9 @@ import httpx
 from fastapi import FastAPI
 
 from app.config import Settings
-from tests.conftest import ApiCredentials, MakeClient
-from tests.filings.helpers import Portal, grant_procedures
-from tests.sources.helpers import audit_events
+from tests.helpers.clients import ApiCredentials, MakeClient
+from tests.helpers.filings import Portal, grant_procedures
+from tests.helpers.sources import audit_events
 
 TRANSFER = "land-use-right-transfer"
 

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from app.audit.models import AuditEvent
 from app.registry.models import PublishedRecordVersion
-from tests.conftest import ApiCredentials, MakeClient
+from tests.helpers.clients import ApiCredentials, MakeClient
 
 
 async def test_elements_codelists_and_records_are_browsable_without_a_key(

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from app.audit.models import AuditEvent
 from app.main import create_app
-from tests.conftest import ApiCredentials, MakeClient
+from tests.helpers.clients import ApiCredentials, MakeClient
 
 RECORDS = "/v1/dictionary/records"
 PHONE = {"name": "phone", "element": "common.phone", "required": False, "cardinality": "0..1"}

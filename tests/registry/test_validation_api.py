@@ -10,7 +10,7 @@ import orjson
 import pytest
 
 from app.config import Settings
-from tests.conftest import ApiCredentials, MakeClient
+from tests.helpers.clients import ApiCredentials, MakeClient
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import orjson
 
 from app.config import Settings
 from app.security.citizen import issue_citizen_token
-from tests.conftest import ApiCredentials
+from tests.helpers.clients import ApiCredentials
 
 AGENCY_ROUTE = "/v1/clients"
 CITIZEN_ROUTE = "/v1/me/consents"

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from app.audit.events import EventKind
 from app.audit.models import AuditEvent
 from app.security.models import ApiKey
-from tests.conftest import ApiCredentials, MakeClient
+from tests.helpers.clients import ApiCredentials, MakeClient
 
 RIGHTS = {
     "rights": [

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from app.audit.events import EventKind
 from app.audit.models import AuditEvent
-from tests.conftest import ApiCredentials, MakeClient
+from tests.helpers.clients import ApiCredentials, MakeClient
 
 TRANSFER = "land-use-right-transfer"
 BIRTH = "birth-registration"

@@ -14,7 +14,7 @@ from starlette.routing import BaseRoute
 
 from app.security.deps import AccessRule
 from app.security.roles import Role
-from tests.conftest import MakeClient
+from tests.helpers.clients import MakeClient
 
 DUMMY_ID = "00000000-0000-0000-0000-000000000000"
 

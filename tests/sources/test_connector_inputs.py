@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from tests.conftest import MakeClient
+from tests.helpers.clients import MakeClient
 
 # A closed loopback port: registration never leaves the machine.
 BASE_URL = "http://127.0.0.1:9"

@@ -14,8 +14,8 @@ from app.config import Settings
 from app.db import create_engine, create_sessionmaker
 from app.main import create_app
 from app.sources.models import ConnectorRegistration
-from tests.conftest import ApiCredentials, MakeClient
-from tests.sources.helpers import (
+from tests.helpers.clients import ApiCredentials, MakeClient
+from tests.helpers.sources import (
     audit_events,
     connector_body,
     consumer_for,

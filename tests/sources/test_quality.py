@@ -11,8 +11,8 @@ from fastapi import FastAPI
 from typer.testing import CliRunner
 
 from app.config import Settings
-from tests.conftest import ApiCredentials, MakeClient
-from tests.sources.helpers import consumer_for, pull_headers, register
+from tests.helpers.clients import ApiCredentials, MakeClient
+from tests.helpers.sources import consumer_for, pull_headers, register
 
 SAMPLE = 2000
 

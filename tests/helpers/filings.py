@@ -11,8 +11,8 @@ from fastapi import FastAPI
 
 from app.config import Settings
 from app.security import service as security_service
-from tests.conftest import ApiCredentials
-from tests.consent.helpers import approval_token
+from tests.helpers.clients import ApiCredentials
+from tests.helpers.consents import approval_token
 
 # Which record types each mock system serves, for the connectors the tests register.
 SYSTEM_RECORD_TYPES: dict[str, list[str]] = {

@@ -14,7 +14,7 @@ from app.consent.approval import APPROVAL_CLAIM, consent_hash
 from app.consent.basis import Basis, decide_basis
 from app.consent.schemas import ConsentCreate
 from app.security.citizen import issue_citizen_token
-from tests.conftest import ApiCredentials
+from tests.helpers.clients import ApiCredentials
 
 CITIZEN = "001203012345"
 OTHER_CITIZEN = "079198000321"

@@ -34,7 +34,7 @@ from connectors.mocks import SYSTEMS, MockSettings, create_mock_app
 from connectors.mocks.dataset import Dataset
 from connectors.mocks.server import TOKEN_PATH, SystemSpec
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def free_port() -> int:

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from app.audit.models import AuditEvent
 from app.security import service as security_service
 from app.security.schemas import AccessRightIn
-from tests.conftest import ApiCredentials, MakeClient
+from tests.helpers.clients import ApiCredentials, MakeClient
 
 # Small limits so that faults show quickly; retries kept to one extra attempt.
 FAST = {
@@ -60,7 +60,10 @@ async def register(
 async def grant(app: FastAPI, consumer: ApiCredentials, rights: list[dict[str, Any]]) -> None:
     async with app.state.hub.sessionmaker() as session:
         await security_service.replace_access_rights(
-            session, app.state.hub.dictionary, consumer.client_id, [AccessRightIn(**r) for r in rights]
+            session,
+            app.state.hub.dictionary,
+            consumer.client_id,
+            [AccessRightIn(**r) for r in rights],
         )
     app.state.hub.access_rights.evict(consumer.client_id)
 
