@@ -24,7 +24,7 @@ from app.audit.verify import Report, _RawReader, export_lines, verify_database, 
 from app.audit.verify import jsonl as jsonl_module
 from app.audit.verify import raw as raw_module
 from app.config import Settings
-from tests.audit.test_log_seal_verify import TAMPERING, _append_and_seal, _edit
+from tests.audit.test_sealer_verify import TAMPERING, _append_and_seal, _edit
 
 BATCH = 10
 
