@@ -1,14 +1,63 @@
-"""The registry of national system kinds: ``adapter("civil-status")`` and friends."""
+"""The registry of national system kinds: ``adapter("civil-status")`` and friends.
+
+One row per system: what it serves, how it authenticates, and the connection defaults that
+suit it. The mappings themselves are data under ``connectors/mappings/``."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from connectors import civil_status, land, population, tax
 from connectors.adapter import SystemAdapter
+from connectors.base import Timeouts
 
 ADAPTERS: dict[str, SystemAdapter] = {
-    module.ADAPTER.system: module.ADAPTER for module in (population, civil_status, land, tax)
+    adapter.system: adapter
+    for adapter in (
+        # The national population database (C06, Ministry of Public Security): persons,
+        # residence and households by citizen ID. Fast and heavily used.
+        SystemAdapter(
+            system="population",
+            title="National population database",
+            record_types=("Person", "Residence", "Household"),
+            auth_kind="api_key",
+            timeouts=Timeouts(connect=1.0, read=3.0, total=8.0),
+            max_concurrency=64,
+        ),
+        # The electronic civil-status register (Ministry of Justice).
+        SystemAdapter(
+            system="civil_status",
+            title="Civil-status register",
+            record_types=(
+                "BirthRegistration",
+                "MarriageRegistration",
+                "DeathRegistration",
+                "MaritalStatusCertificate",
+            ),
+            auth_kind="oauth2",
+            timeouts=Timeouts(connect=2.0, read=5.0, total=10.0),
+            max_concurrency=16,
+        ),
+        # The land database (Ministry of Agriculture and Environment): parcels and
+        # land-use-right certificates by owner citizen ID. An older, slower system.
+        SystemAdapter(
+            system="land",
+            title="Land database",
+            record_types=("LandParcel", "LandUseRightCertificate"),
+            auth_kind="api_key",
+            timeouts=Timeouts(connect=2.0, read=8.0, total=15.0),
+            max_concurrency=8,
+        ),
+        # The tax administration's taxpayer register (General Department of Taxation):
+        # taxpayers by tax code or citizen ID, and tax obligation status.
+        SystemAdapter(
+            system="tax",
+            title="Taxpayer register",
+            record_types=("Taxpayer", "TaxObligationStatus"),
+            auth_kind="oauth2",
+            timeouts=Timeouts(connect=2.0, read=5.0, total=10.0),
+            max_concurrency=16,
+        ),
+    )
 }
 
 

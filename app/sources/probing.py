@@ -7,21 +7,9 @@ from typing import Any
 from app.audit.service import mask_citizen_id
 from app.sources.runtime import LiveConnector
 from app.timestamps import utcnow
+from connectors.base import ProbeStep
 
 PROBE_SUBJECTS = 4
-
-
-def _step_dict(step: Any, record_type: str) -> dict[str, Any]:
-    return {
-        "step": step.name,
-        "ok": step.status != "failed",
-        "status": step.status,
-        "detail": step.detail,
-        "code": step.error,
-        "kind": step.kind,
-        "record_type": record_type,
-        "elapsed_ms": round(step.duration_ms, 2),
-    }
 
 
 async def probe(live: LiveConnector, subject: str | None) -> dict[str, Any]:
@@ -36,8 +24,8 @@ async def probe(live: LiveConnector, subject: str | None) -> dict[str, Any]:
         report = await live.http.probe(mapping, candidates[0] if candidates else None)
         if report.sample_subject and report.sample_subject not in candidates:
             candidates.append(report.sample_subject)
-        sample = next((s for s in report.steps if s.name == "sample"), None)
-        if sample is not None and sample.error == "subject_not_found":
+        sample = next((s for s in report.steps if s.step == "sample"), None)
+        if sample is not None and sample.code == "subject_not_found":
             if len(candidates) < PROBE_SUBJECTS:
                 candidates.extend(await _more_subjects(live, candidates))
             for other in candidates[1:PROBE_SUBJECTS]:
@@ -46,22 +34,18 @@ async def probe(live: LiveConnector, subject: str | None) -> dict[str, Any]:
                     report = retry
                     break
             else:
-                steps.extend(_step_dict(s, record_type) for s in report.steps if s.name != "sample")
-                steps.append(
-                    {
-                        "step": "sample",
-                        "ok": True,
-                        "status": "skipped",
-                        "detail": "reachable, but none of the sampled subjects has this record",
-                        "code": "no_sample_record",
-                        "kind": None,
-                        "record_type": record_type,
-                        "elapsed_ms": 0.0,
-                    }
+                skipped = ProbeStep(
+                    "sample",
+                    "skipped",
+                    "reachable, but none of the sampled subjects has this record",
+                    code="no_sample_record",
+                    record_type=record_type,
                 )
+                steps.extend(s.as_dict() for s in report.steps if s.step != "sample")
+                steps.append(skipped.as_dict())
                 continue
         sampled = sampled or report.ok
-        steps.extend(_step_dict(s, record_type) for s in report.steps)
+        steps.extend(s.as_dict() for s in report.steps)
     return {
         "ok": sampled and all(s["ok"] for s in steps),
         "checked_at": utcnow().isoformat(),

@@ -205,27 +205,25 @@ class HttpConnector(ProbeMixin):
                     }
                 ]
             )
-        subjects: dict[str, None] = {}
         if limit <= 0:
             return []
-        pagination = listing.pagination
-        cursor: Any = None
-        for page_number in range(MAX_PAGES):
-            params = dict(listing.params)
-            if pagination is not None:
-                _page_params(params, pagination, page_number, cursor)
-            page = await self._guarded(
-                partial(self._page, listing.path, params, listing.records_at, None, False)
-            )
+        subjects: dict[str, None] = {}
+
+        def take(page: _Page) -> bool:
             for item in page.items:
                 subject = _walk(item, listing.subject_at) if listing.subject_at else item
                 if subject is not None and subject != "":
                     subjects[str(subject)] = None
                     if len(subjects) >= limit:
-                        return list(subjects)
-            if pagination is None or not _has_more(page, pagination, page_number):
-                break
-            cursor = _walk(page.body, pagination.next_path) if pagination.next_path else None
+                        return False
+            return True
+
+        async def read(params: dict[str, Any] | None) -> _Page:
+            return await self._guarded(
+                partial(self._page, listing.path, params, listing.records_at, None, False)
+            )
+
+        await self._paged(dict(listing.params), listing.pagination, read, take)
         return list(subjects)
 
     async def aclose(self) -> None:
@@ -357,22 +355,42 @@ class HttpConnector(ProbeMixin):
         not_found: NotFoundSpec,
         pagination: Pagination | None,
     ) -> _Items:
-        if pagination is None:
-            items = (await self._page(path, params, records_at, not_found, True)).items
-        else:
-            items = []
-            cursor: Any = None
-            for page_number in range(MAX_PAGES):
-                page_params = dict(params or {})
-                _page_params(page_params, pagination, page_number, cursor)
-                page = await self._page(path, page_params, records_at, not_found, True)
-                items.extend(page.items)
-                if not _has_more(page, pagination, page_number):
-                    break
-                cursor = _walk(page.body, pagination.next_path)
+        items: _Items = []
+
+        async def read(page_params: dict[str, Any] | None) -> _Page:
+            return await self._page(path, page_params, records_at, not_found, True)
+
+        def take(page: _Page) -> bool:
+            items.extend(page.items)
+            return True
+
+        await self._paged(params, pagination, read, take)
         if not items and not_found.empty:
             raise SubjectNotFound("the source has no record of this subject", system=self.system)
         return items
+
+    async def _paged(
+        self,
+        params: dict[str, Any] | None,
+        pagination: Pagination | None,
+        read: Callable[[dict[str, Any] | None], Awaitable[_Page]],
+        take: Callable[[_Page], bool],
+    ) -> None:
+        """The one paging loop: read pages (a single one without ``pagination``) and hand
+        each to ``take`` until the source has no more, ``take`` has enough (it answers
+        False) or ``MAX_PAGES`` were read."""
+        cursor: Any = None
+        for page_number in range(MAX_PAGES if pagination is not None else 1):
+            page_params = params
+            if pagination is not None:
+                page_params = dict(params or {})
+                _page_params(page_params, pagination, page_number, cursor)
+            page = await read(page_params)
+            if not take(page) or pagination is None:
+                return
+            if not _has_more(page, pagination, page_number):
+                return
+            cursor = _walk(page.body, pagination.next_path) if pagination.next_path else None
 
     def _interpret(
         self,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -147,8 +148,13 @@ class ProbeMixin:
     def _report(
         self, mapping: CompiledMapping, steps: list[ProbeStep], subject: str | None
     ) -> ProbeReport:
+        record_type = mapping.record_type
         return ProbeReport(
-            self.system, mapping.record_type, tuple(steps), subject, datetime.now(UTC)
+            self.system,
+            record_type,
+            tuple(replace(step, record_type=record_type) for step in steps),
+            subject,
+            datetime.now(UTC),
         )
 
 

@@ -28,12 +28,15 @@ class SourceRecord:
 
 @dataclass(frozen=True, slots=True)
 class ProbeStep:
-    name: str  # reachability | auth | sample
+    """One step of a probe, named as the connectors API reports it (``as_dict``)."""
+
+    step: str  # reachability | auth | sample
     status: Literal["ok", "failed", "skipped"]
     detail: str
-    duration_ms: float = 0.0
-    error: str | None = None  # the error code when failed
+    elapsed_ms: float = 0.0
+    code: str | None = None  # the error code when failed, or why a step was skipped
     kind: str | None = None  # the error kind when failed
+    record_type: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -41,13 +44,15 @@ class ProbeStep:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "name": self.name,
-            "ok": self.ok,
+            "step": self.step,
+            # Skipped is not a failure.
+            "ok": self.status != "failed",
             "status": self.status,
-            "error": self.error,
-            "kind": self.kind,
             "detail": self.detail,
-            "duration_ms": round(self.duration_ms, 2),
+            "code": self.code,
+            "kind": self.kind,
+            "record_type": self.record_type,
+            "elapsed_ms": round(self.elapsed_ms, 2),
         }
 
 
@@ -65,7 +70,7 @@ class ProbeReport:
     @property
     def ok(self) -> bool:
         return all(s.status != "failed" for s in self.steps) and any(
-            s.name == "sample" and s.ok for s in self.steps
+            s.step == "sample" and s.ok for s in self.steps
         )
 
     def as_dict(self) -> dict[str, Any]:

@@ -395,8 +395,8 @@ async def test_the_probe_checks_reachability_auth_and_a_sample_end_to_end(
     report = await population.probe(mappings["Person"])
     body = report.as_dict()
     assert report.ok, body
-    assert [s["name"] for s in body["steps"]] == ["reachability", "auth", "sample"]
-    assert all(s["ok"] and s["duration_ms"] >= 0 for s in body["steps"])
+    assert [s["step"] for s in body["steps"]] == ["reachability", "auth", "sample"]
+    assert all(s["ok"] and s["elapsed_ms"] >= 0 for s in body["steps"])
     assert body["sample_subject"]
 
 
@@ -418,19 +418,19 @@ async def test_a_failed_probe_says_which_step_failed_and_why(
             await connector.aclose()
 
     assert not refused.ok
-    assert [(s.name, s.status, s.kind) for s in refused.steps] == [
+    assert [(s.step, s.status, s.kind) for s in refused.steps] == [
         ("reachability", "ok", None),
         ("auth", "failed", "auth"),
         ("sample", "skipped", None),
     ]
     assert not down.ok
-    assert [(s.name, s.status) for s in down.steps] == [
+    assert [(s.step, s.status) for s in down.steps] == [
         ("reachability", "failed"),
         ("auth", "skipped"),
         ("sample", "skipped"),
     ]
     assert not invalid.ok
-    assert invalid.steps[-1].error == "source_invalid_record"
+    assert invalid.steps[-1].code == "source_invalid_record"
     assert "date_of_birth" in invalid.steps[-1].detail
 
 
