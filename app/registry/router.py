@@ -8,12 +8,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
-from app.audit.admin import record_admin_action
+from app.actor import Actor, AdminActor, record
 from app.audit.events import EventKind
 from app.deps import DictionaryDep, SessionDep
-from app.errors import BadRequest, NotFound, problem_responses
+from app.errors import problem_responses
+from app.hub import Hub, HubDep
 from app.inputs import parse_json
 from app.registry import service
+from app.registry.errors import BodyNotObject, UnknownElement
 from app.registry.schemas import (
     BatchResult,
     CodeListSummary,
@@ -34,19 +36,17 @@ from app.registry.schemas import (
     ValidationResult,
     VersionStatusOut,
 )
-from app.registry.sync import DictionarySync
 from app.registry.validation import NdjsonValidation, parse_json_array, validate_array
 from app.responses import DuplexStreamingResponse
 from app.routing import LARGE_BODY, NDJSON_TYPES, HubRoute, media_type_of
-from app.security.deps import PUBLIC, AdminClient, AnyClient
+from app.security.deps import PUBLIC, AnyClient
 from dictionary import Status
 from dictionary.model import Element
 
 
-async def _catch_up(request: Request) -> None:
+async def _catch_up(hub: HubDep) -> None:
     """Apply what other instances changed in the dictionary, at most once an interval."""
-    sync: DictionarySync = request.app.state.dictionary_sync
-    await sync.refresh_if_stale()
+    await hub.dictionary_sync.refresh_if_stale()
 
 
 _CAUGHT_UP = [Depends(_catch_up)]
@@ -109,7 +109,7 @@ async def get_element(element_id: str, dictionary: DictionaryDep) -> Element:
     """One element by id (`namespace.name`)."""
     element = dictionary.elements.get(element_id)
     if element is None:
-        raise NotFound(f"No element {element_id!r}.", code="unknown_element")
+        raise UnknownElement(f"No element {element_id!r}.")
     return element
 
 
@@ -282,20 +282,18 @@ async def get_examples(name: str, version: str, dictionary: DictionaryDep) -> Re
     openapi_extra=_ANY_JSON_BODY,
 )
 async def publish_version(
-    name: str,
-    request: Request,
-    admin: AdminClient,
-    session: SessionDep,
-    dictionary: DictionaryDep,
+    name: str, request: Request, hub: HubDep, admin: AdminActor, session: SessionDep
 ) -> PublishResultOut:
     """Publish a new immutable version after the compatibility check. A breaking version is
     refused with every violation listed; the same content again returns the existing one."""
-    service.record_type_of(dictionary, name)
+    service.record_type_of(hub.dictionary, name)
     candidate = service.parse_candidate(await _json_object(request))
-    version, created = await service.publish(session, dictionary, name, candidate, admin.client_id)
+    version, created = await service.publish(
+        session, hub.dictionary, name, candidate, admin.client.client_id
+    )
     if created:
-        await record_admin_action(
-            request,
+        await record(
+            hub.audit,
             admin,
             EventKind.DICTIONARY_PUBLISHED,
             record_type=name,
@@ -315,7 +313,7 @@ async def publish_version(
 async def check_compatibility(
     name: str,
     request: Request,
-    admin: AdminClient,
+    admin: AdminActor,
     session: SessionDep,
     dictionary: DictionaryDep,
 ) -> CompatibilityReport:
@@ -332,17 +330,12 @@ async def check_compatibility(
     responses=problem_responses(401, 403, 404, 409, 422),
 )
 async def publish_draft_version(
-    name: str,
-    version: str,
-    request: Request,
-    admin: AdminClient,
-    session: SessionDep,
-    dictionary: DictionaryDep,
+    name: str, version: str, hub: HubDep, admin: AdminActor, session: SessionDep
 ) -> VersionStatusOut:
     """Make a draft the published version it was prepared as, after checking it against the
     record type's compatibility mode as it is now (`409 incompatible_version`). Publishing a
     published version changes nothing; a deprecated one is `409 invalid_status_transition`."""
-    return await _change_status(request, admin, session, dictionary, name, version, "published")
+    return await _change_status(hub, admin, session, name, version, "published")
 
 
 @router.post(
@@ -352,34 +345,28 @@ async def publish_draft_version(
     responses=problem_responses(401, 403, 404, 409),
 )
 async def deprecate_version(
-    name: str,
-    version: str,
-    request: Request,
-    admin: AdminClient,
-    session: SessionDep,
-    dictionary: DictionaryDep,
+    name: str, version: str, hub: HubDep, admin: AdminActor, session: SessionDep
 ) -> VersionStatusOut:
     """Mark a published version deprecated: records still validate against it, with a
     `deprecated_version` warning. A draft cannot be deprecated (`409
     invalid_status_transition`); deprecating a deprecated version changes nothing."""
-    return await _change_status(request, admin, session, dictionary, name, version, "deprecated")
+    return await _change_status(hub, admin, session, name, version, "deprecated")
 
 
 async def _change_status(
-    request: Request,
-    admin: AdminClient,
+    hub: Hub,
+    admin: Actor,
     session: SessionDep,
-    dictionary: DictionaryDep,
     name: str,
     version: str,
     status: Status,
 ) -> VersionStatusOut:
     updated, previous, changed = await service.change_status(
-        session, dictionary, name, version, status, admin.client_id
+        session, hub.dictionary, name, version, status, admin.client.client_id
     )
     if changed:
-        await record_admin_action(
-            request,
+        await record(
+            hub.audit,
             admin,
             EventKind.DICTIONARY_STATUS_CHANGED,
             record_type=name,
@@ -404,20 +391,19 @@ async def _change_status(
 async def set_compatibility_mode(
     name: str,
     body: Annotated[CompatibilityModeIn, Body()],
-    request: Request,
-    admin: AdminClient,
+    hub: HubDep,
+    admin: AdminActor,
     session: SessionDep,
-    dictionary: DictionaryDep,
 ) -> CompatibilityModeOut:
     """The mode (`NONE`, `BACKWARD`, `FORWARD`, `FULL` or a `_TRANSITIVE` one) that the next
     published version of the record type is checked under, on every instance. Kept in the
     database over the YAML's; versions already published are not re-checked."""
     previous, changed = await service.change_compatibility(
-        session, dictionary, name, body.mode, admin.client_id
+        session, hub.dictionary, name, body.mode, admin.client.client_id
     )
     if changed:
-        await record_admin_action(
-            request,
+        await record(
+            hub.audit,
             admin,
             EventKind.DICTIONARY_COMPATIBILITY_CHANGED,
             record_type=name,
@@ -435,7 +421,7 @@ async def _json_body(request: Request) -> Any:
 async def _json_object(request: Request) -> dict[str, Any]:
     body = await _json_body(request)
     if not isinstance(body, dict):
-        raise BadRequest("The body must be a JSON object.", code="body_not_object")
+        raise BodyNotObject("The body must be a JSON object.")
     return body
 
 

@@ -1,25 +1,29 @@
-"""The dictionary as a service: views, publication of record versions, persistence."""
+"""The dictionary as a service: views, publication of record versions, persistence.
+
+A change is staged in the session, never written here: the caller's transaction writes and
+commits it, after the route has appended the change's audit event (on SQLite the request's
+transaction, once it has written, is the one writer and the access log could not append)."""
 
 from __future__ import annotations
 
 import csv
 import io
 import logging
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any, cast
 
 import pydantic
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session, SessionTransaction
 
-from app.errors import BadRequest, Conflict, NotFound, Unprocessable
-from app.registry.errors import IncompatibleVersion as IncompatibleVersionError
-from app.registry.errors import InvalidStatusTransition
+from app.registry import errors
 from app.registry.models import (
     CompatibilityModeChange,
     PublishedRecordVersion,
     RecordVersionStatusChange,
 )
+from app.timestamps import utcnow
 from dictionary import (
     CodeList,
     CodeListVersion,
@@ -46,7 +50,7 @@ _STATUS_ORDER: dict[str, int] = {"draft": 0, "published": 1, "deprecated": 2}
 def record_type_of(dictionary: Dictionary, name: str) -> RecordType:
     record_type = dictionary.record_types.get(name)
     if record_type is None:
-        raise NotFound(f"The dictionary has no record type {name!r}.", code="unknown_record_type")
+        raise errors.UnknownRecordType(f"The dictionary has no record type {name!r}.")
     return record_type
 
 
@@ -57,7 +61,7 @@ def version_of(dictionary: Dictionary, name: str, version: str | None) -> Record
     try:
         return record_type.version(version)
     except UnknownVersion:
-        raise NotFound(f"{name} has no version {version!r}.", code="unknown_version") from None
+        raise errors.UnknownVersion(f"{name} has no version {version!r}.") from None
 
 
 def validator_of(dictionary: Dictionary, name: str, version: str | None) -> RecordValidator:
@@ -71,24 +75,23 @@ def parse_as_of(value: str | None) -> date | None:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise BadRequest(
-            f"as_of must be an ISO date (YYYY-MM-DD), not {value!r}.", code="invalid_date"
+        raise errors.InvalidDate(
+            f"as_of must be an ISO date (YYYY-MM-DD), not {value!r}."
         ) from None
 
 
 def codelist_of(dictionary: Dictionary, codelist_id: str) -> CodeList:
     codelist = dictionary.codelists.get(codelist_id)
     if codelist is None:
-        raise NotFound(f"No code list {codelist_id!r}.", code="unknown_codelist")
+        raise errors.UnknownCodelist(f"No code list {codelist_id!r}.")
     return codelist
 
 
 def codelist_view(codelist: CodeList, as_of: date) -> dict[str, Any]:
     version = codelist.as_of(as_of)
     if version is None:
-        raise NotFound(
-            f"No version of {codelist.id} is in force on {as_of.isoformat()}.",
-            code="codelist_not_in_force",
+        raise errors.CodelistNotInForce(
+            f"No version of {codelist.id} is in force on {as_of.isoformat()}."
         )
     return {
         "id": codelist.id,
@@ -122,16 +125,14 @@ def _crosswalk_versions(
     labels = [v.version for v in codelist.versions]
     for label in (from_version, to_version):
         if label is not None and label not in labels:
-            raise NotFound(
-                f"{codelist.id} has no version {label!r}; versions: {', '.join(labels)}.",
-                code="unknown_version",
+            raise errors.UnknownVersion(
+                f"{codelist.id} has no version {label!r}; versions: {', '.join(labels)}."
             )
     to_label = to_version or labels[-1]
     from_label = from_version or labels[max(labels.index(to_label) - 1, 0)]
     if labels.index(from_label) > labels.index(to_label):
-        raise BadRequest(
-            "a crosswalk only runs forward, from an older version to a newer",
-            code="invalid_crosswalk",
+        raise errors.InvalidCrosswalk(
+            "a crosswalk only runs forward, from an older version to a newer"
         )
     return codelist.version(from_label), codelist.version(to_label)
 
@@ -156,9 +157,8 @@ def crosswalk_view(
     source, target = _crosswalk_versions(codelist, from_version, to_version)
     entry = source.entry(code)
     if entry is None:
-        raise NotFound(
-            f"{code!r} is not a code of {codelist.id} version {source.version}.",
-            code="unknown_code",
+        raise errors.UnknownCode(
+            f"{code!r} is not a code of {codelist.id} version {source.version}."
         )
     return {
         "codelist": codelist.id,
@@ -254,9 +254,8 @@ def parse_candidate(body: dict[str, Any]) -> RecordVersion:
     try:
         return RecordVersion.model_validate(body)
     except pydantic.ValidationError as exc:
-        raise Unprocessable(
+        raise errors.InvalidRecordVersion(
             "The record version is not well formed.",
-            code="invalid_record_version",
             errors=[
                 {
                     "path": "/" + "/".join(str(p) for p in err["loc"]),
@@ -268,10 +267,9 @@ def parse_candidate(body: dict[str, Any]) -> RecordVersion:
         ) from None
 
 
-def _invalid(exc: InvalidRecordVersion) -> Unprocessable:
-    return Unprocessable(
+def _invalid(exc: InvalidRecordVersion) -> errors.InvalidRecordVersion:
+    return errors.InvalidRecordVersion(
         "The record version is not well formed.",
-        code="invalid_record_version",
         errors=[{"path": "", "code": "invalid_record_version", "message": m} for m in exc.problems],
     )
 
@@ -298,6 +296,19 @@ def _violation(violation: Violation) -> dict[str, Any]:
     return violation.as_dict()
 
 
+def _restore_on_rollback(
+    session: AsyncSession, dictionary: Dictionary, name: str, before: RecordType
+) -> None:
+    """The dictionary in memory changes with the rows staged in the session, before the
+    caller's transaction writes them: if it rolls back instead (the rows are refused, or the
+    change's audit event could not be written), ``name`` goes back to what it was."""
+
+    def restore(_session: Session, _transaction: SessionTransaction) -> None:
+        dictionary.record_types[name] = before
+
+    event.listen(session.sync_session, "after_soft_rollback", restore, once=True)
+
+
 async def publish(
     session: AsyncSession,
     dictionary: Dictionary,
@@ -309,16 +320,17 @@ async def publish(
 
     What other instances changed is applied first, so the mode checked is the current one."""
     await load_published(session, dictionary)
-    record_type_of(dictionary, name)
+    record_type = record_type_of(dictionary, name)
     try:
         result = dictionary.publish(name, candidate)
     except IncompatibleVersion as exc:
         raise _incompatible(exc, candidate.version) from None
     except VersionConflict as exc:
-        raise Conflict(exc.reason, code="version_conflict") from None
+        raise errors.VersionConflict(exc.reason) from None
     except InvalidRecordVersion as exc:
         raise _invalid(exc) from None
     if result.created:
+        _restore_on_rollback(session, dictionary, name, record_type)
         session.add(
             PublishedRecordVersion(
                 id=result.version.id,
@@ -326,16 +338,15 @@ async def publish(
                 version=result.version.version,
                 status=result.version.status,
                 content=result.version.model_dump(mode="json", exclude={"id"}),
-                published_at=datetime.now(UTC),
+                published_at=utcnow(),
                 published_by=published_by,
             )
         )
-        await session.commit()
     return result.version, result.created
 
 
-def _incompatible(exc: IncompatibleVersion, version: str) -> IncompatibleVersionError:
-    return IncompatibleVersionError(
+def _incompatible(exc: IncompatibleVersion, version: str) -> errors.IncompatibleVersion:
+    return errors.IncompatibleVersion(
         f"{exc.name} {version} breaks the {exc.mode} compatibility of the record type.",
         errors=[_violation(v) for v in exc.violations],
     )
@@ -359,7 +370,7 @@ async def change_status(
     try:
         updated = dictionary.set_status(name, version, status)
     except InvalidTransition as exc:
-        raise InvalidStatusTransition(
+        raise errors.InvalidStatusTransition(
             f"{name} {version} is {exc.current}: {exc.reason}.",
             extra={"current_status": exc.current, "requested_status": exc.target},
         ) from None
@@ -369,20 +380,16 @@ async def change_status(
         raise _invalid(exc) from None
     if updated.status == previous:
         return updated, previous, False
+    _restore_on_rollback(session, dictionary, name, before)
     session.add(
         RecordVersionStatusChange(
             record_type=name,
             version=version,
             status=status,
-            changed_at=datetime.now(UTC),
+            changed_at=utcnow(),
             changed_by=changed_by,
         )
     )
-    try:
-        await session.commit()
-    except BaseException:
-        dictionary.record_types[name] = before
-        raise
     return updated, previous, True
 
 
@@ -399,16 +406,12 @@ async def change_compatibility(
     if previous.compatibility == mode:
         return previous.compatibility, False
     dictionary.set_compatibility(name, mode)
+    _restore_on_rollback(session, dictionary, name, previous)
     session.add(
         CompatibilityModeChange(
-            record_type=name, mode=mode, changed_at=datetime.now(UTC), changed_by=changed_by
+            record_type=name, mode=mode, changed_at=utcnow(), changed_by=changed_by
         )
     )
-    try:
-        await session.commit()
-    except BaseException:
-        dictionary.record_types[name] = previous
-        raise
     return previous.compatibility, True
 
 

@@ -8,8 +8,9 @@ from typing import Any
 
 import orjson
 
-from app.errors import BadRequest, HubError
+from app.errors import HubError
 from app.inputs import check_json, parse_json
+from app.registry.errors import BatchNotArray, MalformedNdjson
 from dictionary import RecordValidator
 
 # NDJSON results are emitted per input chunk; a malformed line found before the first
@@ -48,7 +49,7 @@ def validate_array(
 def parse_json_array(body: bytes) -> list[Any]:
     records = parse_json(body)
     if not isinstance(records, list):
-        raise BadRequest("A JSON batch must be an array of records.", code="batch_not_array")
+        raise BatchNotArray("A JSON batch must be an array of records.")
     return records
 
 
@@ -115,9 +116,7 @@ class NdjsonValidation:
                 record = orjson.loads(raw)
                 check_json(record, raw)
             except orjson.JSONDecodeError as exc:
-                problem = BadRequest(
-                    f"Line {self.line_no} is not valid JSON: {exc.msg}.", code="malformed_ndjson"
-                )
+                problem = MalformedNdjson(f"Line {self.line_no} is not valid JSON: {exc.msg}.")
                 out.append(self._refused_line(problem, "malformed_json", strict=strict))
                 continue
             except HubError as exc:
