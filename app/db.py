@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import sqlite3
 import traceback
-from collections.abc import AsyncIterator
 from typing import Any
 
 from sqlalchemy import JSON, MetaData, event
@@ -127,7 +126,3 @@ def format_exception_redacted(exc: BaseException) -> str:
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
 
-
-async def session_scope(factory: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
-    async with factory() as session:
-        yield session
