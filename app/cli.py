@@ -135,7 +135,7 @@ def clients_create(
     async def run() -> tuple[str, str]:
         engine = create_engine(_settings().database_url)
         try:
-            async with create_sessionmaker(engine)() as session:
+            async with create_sessionmaker(engine).begin() as session:
                 client, _key, plaintext = await service.create_client(
                     session, name=name, agency=agency, roles=roles
                 )

@@ -66,7 +66,7 @@ def write_credentials(settings: Settings, document: dict[str, Any]) -> Path:
 async def bootstrap(hub: Hub) -> Path:
     """Demo clients, and with the mocks mounted, their connectors, rights and citizens."""
     settings = hub.settings
-    async with hub.sessionmaker() as session:
+    async with hub.sessionmaker.begin() as session:
         clients = await ensure_demo_clients(session)
     document: dict[str, Any] = {
         "base_url": settings.base_url,
@@ -251,7 +251,7 @@ async def demo_sources(hub: Hub, clients: dict[str, dict[str, str]]) -> dict[str
         for purpose, (legal_basis, record_types) in DEMO_PURPOSES.items()
         for record_type in record_types
     ]
-    async with sessionmaker() as session:
+    async with sessionmaker.begin() as session:
         await security_service.replace_access_rights(session, dictionary, consumer, rights)
         # The demo consumer stands for every agency, so it handles every shipped procedure.
         await security_service.replace_procedure_grants(

@@ -69,7 +69,7 @@ def prepare(database_url: str, data_dir: Path) -> dict[str, str]:
     async def run() -> dict[str, str]:
         engine = create_engine(database_url)
         try:
-            async with create_sessionmaker(engine)() as session:
+            async with create_sessionmaker(engine).begin() as session:
                 _integrator, _, integrator_key = await service.create_client(
                     session, name="bench-integrator", agency="bench", roles=[Role.integrator]
                 )

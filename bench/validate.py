@@ -149,7 +149,7 @@ async def _create_consumer(database_url: str) -> str:
 
     engine = create_engine(database_url)
     try:
-        async with create_sessionmaker(engine)() as session:
+        async with create_sessionmaker(engine).begin() as session:
             _client, _key, plaintext = await service.create_client(
                 session, name="bench-validate", agency="Benchmark", roles=[Role.consumer]
             )

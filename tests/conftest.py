@@ -119,7 +119,7 @@ def make_api_client(app: FastAPI) -> MakeClient:
     async def make(
         *roles: str, name: str | None = None, agency: str = "Test agency"
     ) -> ApiCredentials:
-        async with app.state.hub.sessionmaker() as session:
+        async with app.state.hub.sessionmaker.begin() as session:
             created, _key, plaintext = await security_service.create_client(
                 session,
                 name=name or f"test-{'-'.join(roles) or 'none'}-{uuid.uuid4().hex[:6]}",

@@ -189,7 +189,7 @@ async def test_a_large_body_to_an_ordinary_route_gets_413_even_when_authenticate
 async def _create_consumer(database_url: str) -> str:
     engine = create_engine(database_url)
     try:
-        async with create_sessionmaker(engine)() as session:
+        async with create_sessionmaker(engine).begin() as session:
             _client, _key, plaintext = await security_service.create_client(
                 session, name="edge-test", agency="Test agency", roles=[Role.consumer]
             )

@@ -66,7 +66,7 @@ async def _create_keys(settings: Settings) -> dict[str, str]:
     keys = {}
     try:
         for role in Role:
-            async with sessionmaker() as session:
+            async with sessionmaker.begin() as session:
                 client, _key, plaintext = await security_service.create_client(
                     session,
                     name=f"fuzz-{role.value}-{uuid.uuid4().hex[:6]}",

@@ -1,4 +1,7 @@
-"""Recording administrative actions (clients, keys, rights, dictionary, connectors)."""
+"""Transitional: the old recorder of administrative actions, kept only while the registry and
+sources routers still call it. New code records with ``app.actor.record(hub.audit, actor,
+kind, ...)`` from an ``AdminActor`` or ``IntegratorActor``; delete this module once nothing
+imports it."""
 
 from __future__ import annotations
 
@@ -7,7 +10,9 @@ from typing import Any
 from fastapi import Request
 
 from app.audit.events import AuditEntry, Outcome
+from app.errors import request_id_of
 from app.headers import officer_and_case
+from app.hub import get_hub
 from app.security.roles import ClientPrincipal
 
 
@@ -21,7 +26,7 @@ async def record_admin_action(
 ) -> int:
     """Append one administrative event; it is durable before the caller answers."""
     officer, case = officer_and_case(request.headers)
-    seq: int = await request.app.state.audit.append(
+    return await get_hub(request).audit.append(
         AuditEntry(
             kind=kind,
             outcome=Outcome.OK,
@@ -30,8 +35,7 @@ async def record_admin_action(
             officer_id=officer,
             case_id=case,
             record_type=record_type,
-            request_id=getattr(request.state, "request_id", None),
+            request_id=request_id_of(request),
             details=details or {},
         )
     )
-    return seq

@@ -1,14 +1,27 @@
 """The access log's refusals, each with a stable code and status.
 
 ``AuditUnavailable`` (503 ``audit_unavailable``) lives in ``app.audit.events`` beside the sink
-it belongs to.
+it belongs to. The auditor's query refusals keep the title of their status, as before the
+codes had classes.
 """
 
 from __future__ import annotations
 
-from app.errors import BadRequest
+from app.errors import BadRequest, Conflict
 
-__all__ = ["UnloggableRequest"]
+__all__ = [
+    "ConflictingSubjectFilters",
+    "InvalidBoolean",
+    "InvalidDatetime",
+    "InvalidLimit",
+    "InvalidOrder",
+    "InvalidSubjectHmac",
+    "InvalidTimeRange",
+    "NotSealedYet",
+    "UnknownExportFormat",
+    "UnloggableRequest",
+    "UnverifiableExport",
+]
 
 
 class UnloggableRequest(BadRequest):
@@ -18,3 +31,45 @@ class UnloggableRequest(BadRequest):
     releases nothing, since an unlogged access must not happen."""
 
     status, code, title = 400, "unloggable_request", "The request cannot be logged"
+
+
+class NotSealedYet(Conflict):
+    status, code, title = 409, "not_sealed_yet", "Not sealed yet"
+
+
+class InvalidDatetime(BadRequest):
+    code = "invalid_datetime"
+
+
+class InvalidTimeRange(BadRequest):
+    code = "invalid_time_range"
+
+
+class InvalidLimit(BadRequest):
+    code = "invalid_limit"
+
+
+class InvalidOrder(BadRequest):
+    code = "invalid_order"
+
+
+class InvalidSubjectHmac(BadRequest):
+    code = "invalid_subject_hmac"
+
+
+class ConflictingSubjectFilters(BadRequest):
+    code = "conflicting_subject_filters"
+
+
+class UnknownExportFormat(BadRequest):
+    code = "unknown_export_format"
+
+
+class InvalidBoolean(BadRequest):
+    code = "invalid_boolean"
+
+
+class UnverifiableExport(BadRequest):
+    """``with_seals`` asked together with what a verifiable export cannot have."""
+
+    code = "unverifiable_export"

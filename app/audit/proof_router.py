@@ -6,29 +6,28 @@ from __future__ import annotations
 import base64
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Path, Query
 from sqlalchemy import select
 
+from app.actor import AuditorActor
+from app.audit.errors import NotSealedYet
 from app.audit.keys import key_document, published_keys, published_public_keys
 from app.audit.merkle import inclusion_path
 from app.audit.models import AuditEvent, AuditSeal
-from app.audit.router import record_auditor_query
+from app.audit.router import record_query
 from app.audit.schemas import EventProof, InclusionProof, SealingKeys, VerifyReport
 from app.audit.serialize import EVENT_COLUMNS, canonical_json, event_record, seal_record
 from app.audit.verify import PINNED_HEAD_PATTERN, PinnedHead, seal_mapping, verify_database
 from app.deps import SessionDep
-from app.errors import Conflict, NotFound, problem_responses
+from app.errors import NotFound, problem_responses
+from app.hub import HubDep
 from app.routing import HubRoute
-from app.security.deps import PUBLIC, AuditorClient
+from app.security.deps import PUBLIC
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"], route_class=HubRoute)
 
 
 MAX_BIGINT = 2**63 - 1  # event ids are BIGINT
-
-
-class NotSealedYet(Conflict):
-    status, code, title = 409, "not_sealed_yet", "Not sealed yet"
 
 
 @router.get(
@@ -38,8 +37,8 @@ class NotSealedYet(Conflict):
 )
 async def event_proof(
     event_id: Annotated[int, Path(ge=1, le=MAX_BIGINT, description="The event's id (seq).")],
-    request: Request,
-    auditor: AuditorClient,
+    hub: HubDep,
+    auditor: AuditorActor,
     session: SessionDep,
 ) -> EventProof:
     """The event, its RFC 9162 audit path within its batch and the signed seal of that batch.
@@ -47,7 +46,7 @@ async def event_proof(
     Check it with only the public key: hash the event to its leaf, fold the audit path to the
     batch root, compare with the seal's ``root`` and verify the seal's signature
     (docs/audit.md). An event not sealed yet is a 409 ``not_sealed_yet``; retry in a second."""
-    await record_auditor_query(request, auditor, "proof", {"seq": event_id})
+    await record_query(hub, auditor, "proof", {"seq": event_id})
     event = await session.get(AuditEvent, event_id)
     if event is None:
         raise NotFound(f"No audit event {event_id}.")
@@ -86,8 +85,8 @@ async def event_proof(
     "/verify", summary="Verify the stored access log", responses=problem_responses(401, 403)
 )
 async def verify_log(
-    request: Request,
-    auditor: AuditorClient,
+    hub: HubDep,
+    auditor: AuditorActor,
     session: SessionDep,
     from_seq: Annotated[
         int | None, Query(alias="from", description="First event id.", ge=0, le=MAX_BIGINT)
@@ -110,8 +109,8 @@ async def verify_log(
     when anything was tampered with; ``first_problem`` names the first bad event id, its
     chain position and a stable code (docs/audit.md lists them). With ``pinned_head`` a log
     whose newest seals were removed, or whose oldest were cut and re-anchored, fails too."""
-    await record_auditor_query(
-        request,
+    await record_query(
+        hub,
         auditor,
         "verify",
         {"from": from_seq, "to": to_seq, "pinned_head": pinned_head},
@@ -123,9 +122,9 @@ async def verify_log(
 
 
 @router.get("/public-key", summary="Sealing public keys", dependencies=[PUBLIC])
-async def public_key(request: Request, session: SessionDep) -> SealingKeys:
+async def public_key(hub: HubDep, session: SessionDep) -> SealingKeys:
     """Every Ed25519 key that has signed seals, current and retired (base64 raw 32 bytes).
     Save this document: ``declare-once audit verify --public-key FILE`` needs nothing else."""
-    sealer = getattr(request.app.state.audit, "sealer", None)
+    sealer = hub.audit.sealer
     current = sealer.current_key_id if sealer is not None else None
     return SealingKeys.model_validate(key_document(await published_keys(session), current))

@@ -1,65 +1,41 @@
 """The auditor API (search, export, statistics) and the citizen's access log.
 
 Every auditor request is itself appended to the log as an ``audit.query`` event before the
-answer leaves; :func:`record_auditor_query` is the one way to do that, for these routes and for
-any other auditor route (proofs, verification).
+answer leaves, recorded from the auditor's :class:`~app.actor.Actor` like any other event,
+here and on the other auditor routes (proofs, verification).
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Protocol
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Query
 from fastapi.responses import StreamingResponse
 
+from app.actor import Actor, AuditorActor, record
 from app.audit import query
-from app.audit.events import AuditSink
+from app.audit.events import EventKind
 from app.audit.query import EventFilters
 from app.audit.schemas import AccessLogPage, AuditEventPage, AuditStats
-from app.cursors import CursorCodec
 from app.deps import SessionDep
 from app.errors import problem_responses
-from app.headers import officer_and_case
+from app.hub import Hub, HubDep
 from app.routing import HubRoute
-from app.security.deps import AuditorClient, CitizenDep
-from app.security.roles import ClientPrincipal
+from app.security.deps import CitizenDep
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"], route_class=HubRoute)
 citizen_router = APIRouter(prefix="/v1/me", tags=["citizen"], route_class=HubRoute)
 
 
-class SearchableLog(AuditSink, Protocol):
-    cursors: CursorCodec
-
-    def subject_hmac(self, citizen_id: str) -> str: ...
-
-
-def get_audit_log(request: Request) -> SearchableLog:
-    audit: SearchableLog = request.app.state.audit
-    return audit
-
-
-AuditLogDep = Annotated[SearchableLog, Depends(get_audit_log)]
-
-
-async def record_auditor_query(
-    request: Request, auditor: ClientPrincipal, action: str, details: dict[str, Any]
-) -> int:
-    """Log one auditor request as an ``audit.query`` event, durable before the caller answers.
+async def record_query(hub: Hub, auditor: Actor, action: str, details: dict[str, Any]) -> int:
+    """The ``audit.query`` event of one auditor request, durable before the caller answers
+    (else ``AuditUnavailable``, 503, and the auditor gets nothing).
 
     ``action`` names the endpoint (``events``, ``export``, ``stats``, ``proof``, ``verify``);
     ``details`` must hold no clear citizen ID (pass ``EventFilters.describe()`` for filters).
-    Raises ``AuditUnavailable`` (503) when the log cannot be written.
     """
-    officer, case = officer_and_case(request.headers)
-    return await query.record_auditor_query(
-        request.app.state.audit,
-        auditor,
-        action,
-        details,
-        officer_id=officer,
-        case_id=case,
-        request_id=getattr(request.state, "request_id", None),
+    return await record(
+        hub.audit, auditor, EventKind.AUDIT_QUERY, details={"action": action, **details}
     )
 
 
@@ -68,8 +44,7 @@ def _text(description: str) -> Any:
 
 
 def event_filters(
-    request: Request,
-    audit: AuditLogDep,
+    hub: HubDep,
     subject_id: Annotated[
         str | None,
         _text(
@@ -99,8 +74,8 @@ def event_filters(
     until: Annotated[str | None, _text("ISO 8601 date or datetime, exclusive.")] = None,
 ) -> EventFilters:
     return query.parse_filters(
-        subject_hmac_of=audit.subject_hmac,
-        record_types=request.app.state.dictionary.record_types,
+        subject_hmac_of=hub.audit.subject_hmac,
+        record_types=hub.dictionary.record_types,
         subject_id=subject_id or x_subject_id,
         subject_hmac=subject_hmac,
         since=since,
@@ -132,8 +107,8 @@ CursorQuery = Annotated[str | None, _text("`next_cursor` of the previous page.")
     responses=problem_responses(400, 401, 403, 503),
 )
 async def search_events(
-    auditor: AuditorClient,
-    request: Request,
+    auditor: AuditorActor,
+    hub: HubDep,
     session: SessionDep,
     filters: FiltersDep,
     order: OrderQuery = None,
@@ -154,11 +129,11 @@ async def search_events(
         order=order,
         limit=limit,
         cursor=cursor,
-        codec=request.app.state.audit.cursors,
+        codec=hub.audit.cursors,
     )
     result = await query.search_events(session, filters, page)
-    await record_auditor_query(
-        request,
+    await record_query(
+        hub,
         auditor,
         "events",
         {
@@ -196,8 +171,8 @@ _EXPORT_RESPONSE: dict[int | str, dict[str, Any]] = {
     responses=_EXPORT_RESPONSE,
 )
 async def export_events(
-    auditor: AuditorClient,
-    request: Request,
+    auditor: AuditorActor,
+    hub: HubDep,
     session: SessionDep,
     filters: FiltersDep,
     format: Annotated[str | None, _text("`jsonl` (default) or `csv`.")] = None,
@@ -227,9 +202,9 @@ async def export_events(
         upto=await query.high_water_mark(session),
     )
     await session.close()  # the stream reads in short sessions of its own
-    await record_auditor_query(request, auditor, "export", plan.describe(filters))
+    await record_query(hub, auditor, "export", plan.describe(filters))
     return StreamingResponse(
-        query.export_body(request.app.state.sessionmaker, filters, plan),
+        query.export_body(hub.sessionmaker, filters, plan),
         media_type=plan.media_type,
         headers={
             "Content-Disposition": f'attachment; filename="{plan.filename}"',
@@ -244,13 +219,13 @@ async def export_events(
     responses=problem_responses(400, 401, 403, 503),
 )
 async def event_stats(
-    auditor: AuditorClient, request: Request, session: SessionDep, filters: FiltersDep
+    auditor: AuditorActor, hub: HubDep, session: SessionDep, filters: FiltersDep
 ) -> AuditStats:
     """Counts of the events in `[since, until)` (and any other filter): by client with its
     agency, by record type, outcome, kind and UTC day, and the denials by error code and by
     client. The query itself is logged as an `audit.query` event."""
     stats = await query.event_stats(session, filters)
-    await record_auditor_query(request, auditor, "stats", {"filters": filters.describe()})
+    await record_query(hub, auditor, "stats", {"filters": filters.describe()})
     return stats
 
 
@@ -261,7 +236,7 @@ async def event_stats(
 )
 async def my_access_log(
     citizen: CitizenDep,
-    audit: AuditLogDep,
+    hub: HubDep,
     session: SessionDep,
     order: OrderQuery = None,
     limit: LimitQuery = None,
@@ -278,6 +253,8 @@ async def my_access_log(
     answers to you for its staff, and the officer's identity stays with the auditors, who can
     see it. Send your eID token; an API key is refused (403 `wrong_principal`), no token is
     401. Refusals (400): `invalid_limit`, `invalid_order`, `invalid_cursor`."""
-    subject = audit.subject_hmac(citizen.citizen_id)
-    page = query.citizen_page(subject, order=order, limit=limit, cursor=cursor, codec=audit.cursors)
+    subject = hub.audit.subject_hmac(citizen.citizen_id)
+    page = query.citizen_page(
+        subject, order=order, limit=limit, cursor=cursor, codec=hub.audit.cursors
+    )
     return await query.citizen_access_log(session, subject, page)

@@ -411,8 +411,6 @@ class Sealer:
             )
         )
         oldest = min(r["ts"] for r in rows)
-        if oldest.tzinfo is None:
-            oldest = oldest.replace(tzinfo=UTC)
         lag = (now - oldest).total_seconds()
         self.stats.seals += 1
         self.stats.events += len(rows)

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal
 
 from sqlalchemy import case, or_, select, update
@@ -26,8 +26,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app.audit.events import AuditSink
 from app.consent.models import Consent, ConsentStatus
-from app.consent.service import as_utc, expire_due, period_key
+from app.consent.service import expire_due, period_key
 from app.errors import Forbidden
+from app.timestamps import as_utc, utcnow
 
 
 class NoBasis(Forbidden):
@@ -167,11 +168,11 @@ def _judge(
         return refuse("consent_revoked", "The subject's consent has been revoked.")
     if status == ConsentStatus.REJECTED:
         return refuse("consent_rejected", "The subject rejected this consent.")
-    if status == ConsentStatus.EXPIRED or as_utc(consent.valid_until) <= now:
+    if status == ConsentStatus.EXPIRED or consent.valid_until <= now:
         return refuse("consent_expired", "The subject's consent has expired.")
     if status == ConsentStatus.PENDING:
         return refuse("consent_pending", "The consent awaits the subject's approval.")
-    if as_utc(consent.valid_from) > now:
+    if consent.valid_from > now:
         return refuse("consent_pending", "The consent's validity has not started yet.")
     key = period_key(consent.fetch_type, consent.period, now)
     if consent.period_key == key and consent.period_uses >= consent.max_uses_per_period:
@@ -200,9 +201,9 @@ def _verdicts(
         judged,
         key=lambda v: (
             -v.rank,
-            as_utc(v.consent.valid_until).timestamp()
+            v.consent.valid_until.timestamp()
             if v.code is None
-            else -as_utc(v.consent.updated_at).timestamp(),
+            else -v.consent.updated_at.timestamp(),
         ),
     )
 
@@ -298,13 +299,15 @@ async def decide_basis(
     """
     if legal_basis:
         return Basis(kind="legal", reference=legal_basis)
-    moment = as_utc(now) if now is not None else datetime.now(UTC)
+    moment = as_utc(now) if now is not None else utcnow()
     async with _own_session(session) as own:
         consents = await _consents_of(own, subject_id, client_id)
         # End the read transaction before writing: a SQLite reader cannot upgrade a stale
         # snapshot to a writer.
         await own.commit()
         await expire_due(own, consents, moment, audit=audit)
+        # Kept even when the pull is refused: the consent is expired whatever happens next.
+        await own.commit()
         verdicts = _verdicts(
             consents, record_type=record_type, fields=fields, purpose=purpose, now=moment
         )
@@ -341,7 +344,7 @@ async def check_consent(
     For a filing's plan ("consent present" or "consent missing") and for previews. The
     answer can be stale a moment later; only :func:`decide_basis` decides a pull.
     """
-    moment = as_utc(now) if now is not None else datetime.now(UTC)
+    moment = as_utc(now) if now is not None else utcnow()
     async with _own_session(session) as own:
         consents = await _consents_of(own, subject_id, client_id)
         verdicts = _verdicts(

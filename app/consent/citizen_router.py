@@ -6,14 +6,16 @@ A citizen sees only consents whose subject is their own ID; any other consent id
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Body, Request
+from fastapi import APIRouter, Body
 
+from app.actor import Actor, CitizenActor
 from app.consent import service
 from app.consent.models import ConsentStatus
-from app.consent.router import consent_out, receipt_of, record_change
+from app.consent.router import consent_out, receipt_of
 from app.consent.schemas import ConsentOut, OptionalReasonIn, ReceiptOut
-from app.deps import SessionDep, SettingsDep
+from app.deps import SessionDep
 from app.errors import problem_responses
+from app.hub import HubDep
 from app.routing import HubRoute
 from app.security.citizen import CitizenPrincipal
 from app.security.deps import CitizenDep
@@ -23,43 +25,33 @@ router = APIRouter(prefix="/v1/me/consents", tags=["citizen"], route_class=HubRo
 OptionalReason = OptionalReasonIn | None
 
 
+def _citizen_id(actor: Actor) -> str:
+    citizen = actor.principal
+    assert isinstance(citizen, CitizenPrincipal)  # CitizenActor admits citizens only
+    return citizen.citizen_id
+
+
 async def _change(
-    request: Request,
+    hub: HubDep,
     session: SessionDep,
-    citizen: CitizenPrincipal,
+    citizen: Actor,
     consent_id: str,
     target: ConsentStatus,
     reason: str | None,
 ) -> ConsentOut:
-    consent = await service.get_for_subject(session, consent_id, citizen.citizen_id)
-    previous = await service.transition(
-        session,
-        consent,
-        target,
-        actor="citizen",
-        reason=reason,
-        audit=request.app.state.audit,
-    )
-    await record_change(
-        request,
-        service.change_entry(
-            consent,
-            previous,
-            actor="citizen",
-            request_id=getattr(request.state, "request_id", None),
-        ),
+    consent = await service.get_for_subject(session, consent_id, _citizen_id(citizen))
+    await service.transition(
+        session, hub.audit, citizen, consent, target, by="citizen", reason=reason
     )
     return consent_out(consent)
 
 
 @router.get("", summary="My consents", responses=problem_responses(401, 403))
-async def my_consents(
-    request: Request, citizen: CitizenDep, session: SessionDep
-) -> list[ConsentOut]:
+async def my_consents(hub: HubDep, citizen: CitizenDep, session: SessionDep) -> list[ConsentOut]:
     """Every consent recorded about me, in every state, newest first, with who holds it,
     for what purpose, which fields, until when and how often it has been used."""
     consents = await service.list_for_subject(session, citizen.citizen_id)
-    await service.expire_due(session, consents, service.utcnow(), audit=request.app.state.audit)
+    await service.expire_due(session, consents, service.utcnow(), audit=hub.audit)
     return [consent_out(c) for c in consents]
 
 
@@ -70,8 +62,8 @@ async def my_consents(
 )
 async def revoke_my_consent(
     consent_id: str,
-    request: Request,
-    citizen: CitizenDep,
+    hub: HubDep,
+    citizen: CitizenActor,
     session: SessionDep,
     body: OptionalReason = Body(default=None),
 ) -> ConsentOut:
@@ -79,7 +71,7 @@ async def revoke_my_consent(
     every hub instance. Another citizen's consent answers 404; a consent already ended
     answers 409 `illegal_consent_transition`."""
     reason = body.reason if body else None
-    return await _change(request, session, citizen, consent_id, ConsentStatus.REVOKED, reason)
+    return await _change(hub, session, citizen, consent_id, ConsentStatus.REVOKED, reason)
 
 
 @router.post(
@@ -88,11 +80,11 @@ async def revoke_my_consent(
     responses=problem_responses(401, 403, 404, 409),
 )
 async def approve_my_consent(
-    consent_id: str, request: Request, citizen: CitizenDep, session: SessionDep
+    consent_id: str, hub: HubDep, citizen: CitizenActor, session: SessionDep
 ) -> ConsentOut:
     """Turn a PENDING consent an agency recorded into ACTIVE. Anything but PENDING answers
     409 `illegal_consent_transition`."""
-    return await _change(request, session, citizen, consent_id, ConsentStatus.ACTIVE, None)
+    return await _change(hub, session, citizen, consent_id, ConsentStatus.ACTIVE, None)
 
 
 @router.post(
@@ -102,14 +94,14 @@ async def approve_my_consent(
 )
 async def reject_my_consent(
     consent_id: str,
-    request: Request,
-    citizen: CitizenDep,
+    hub: HubDep,
+    citizen: CitizenActor,
     session: SessionDep,
     body: OptionalReason = Body(default=None),
 ) -> ConsentOut:
     """Refuse a PENDING consent; it becomes REJECTED and never allows a pull."""
     reason = body.reason if body else None
-    return await _change(request, session, citizen, consent_id, ConsentStatus.REJECTED, reason)
+    return await _change(hub, session, citizen, consent_id, ConsentStatus.REJECTED, reason)
 
 
 @router.get(
@@ -118,12 +110,8 @@ async def reject_my_consent(
     responses=problem_responses(401, 403, 404, 409),
 )
 async def my_receipt(
-    consent_id: str,
-    request: Request,
-    citizen: CitizenDep,
-    session: SessionDep,
-    settings: SettingsDep,
+    consent_id: str, hub: HubDep, citizen: CitizenDep, session: SessionDep
 ) -> ReceiptOut:
     """The receipt the citizen can keep to prove what they agreed to (same as the agency's)."""
     consent = await service.get_for_subject(session, consent_id, citizen.citizen_id)
-    return receipt_of(request, consent, settings)
+    return receipt_of(hub, consent)

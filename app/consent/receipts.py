@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,6 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from app.config import Settings
 from app.consent.models import Consent
-from app.consent.service import as_utc
 from app.security.keyfiles import load_or_create_ed25519
 from dictionary import Dictionary
 
@@ -101,8 +101,8 @@ def receipt_signer(settings: Settings) -> ReceiptSigner:
         return signer
 
 
-def _iso(moment: Any) -> str:
-    return as_utc(moment).isoformat().replace("+00:00", "Z")
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _pii_categories(
@@ -148,7 +148,7 @@ def build_receipt(
     return {
         "version": RECEIPT_VERSION,
         "jurisdiction": JURISDICTION,
-        "consentTimestamp": int(as_utc(consent.captured_at).timestamp()),
+        "consentTimestamp": int(consent.captured_at.timestamp()),
         "collectionMethod": COLLECTION_METHODS.get(consent.channel, consent.channel),
         "consentReceiptID": consent.receipt_id,
         "publicKey": key_id,

@@ -4,6 +4,11 @@ The lifecycle (PENDING -> ACTIVE -> REVOKED | EXPIRED, PENDING -> REJECTED | REV
 EXPIRED) is enforced by :data:`TRANSITIONS`; every change is one conditional UPDATE on the
 state it was judged from, so a concurrent change makes the loser see
 ``illegal_consent_transition`` rather than overwrite the winner.
+
+Each change appends its ``consent.changed`` event first and then writes, unflushed or
+flushed, for the caller's transaction to commit: a change never persists without its event,
+and on SQLite (one writer) the access log can still append while the request has not written.
+A lost race can therefore leave an event for a change that did not happen, never the reverse.
 """
 
 from __future__ import annotations
@@ -11,26 +16,48 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.audit.events import AuditEntry, AuditSink, EventKind, Outcome
 from app.consent.approval import verify_approval
-from app.consent.errors import ConsentApprovalInvalid
+from app.consent.errors import (
+    ConsentApprovalInvalid,
+    ConsentNotFound,
+    IllegalConsentTransition,
+    InvalidConsent,
+)
 from app.consent.models import Consent, ConsentStatus, FetchType
 from app.consent.schemas import ConsentCreate
-from app.errors import Conflict, NotFound, Unprocessable
-from app.security.citizen import CitizenTokenVerifier
-from app.security.roles import ClientPrincipal
 from app.security.schemas import PURPOSE_PATTERN
-from app.timestamps import utcnow
+from app.timestamps import as_utc, utcnow
 from dictionary import Dictionary
 from dictionary.formats import is_citizen_id
+
+if TYPE_CHECKING:
+    from app.actor import Actor
+    from app.hub import Hub
+
+__all__ = [
+    "TRANSITIONS",
+    "ConsentNotFound",
+    "IllegalConsentTransition",
+    "change_entry",
+    "check_consent_request",
+    "expire_due",
+    "get_for_client",
+    "get_for_subject",
+    "list_for_subject",
+    "period_key",
+    "record_consent",
+    "transition",
+    "utcnow",
+]
 
 MAX_VALIDITY = timedelta(days=366)
 CAPTURE_CLOCK_SKEW = timedelta(minutes=5)
@@ -54,19 +81,9 @@ TRANSITIONS: dict[ConsentStatus, frozenset[ConsentStatus]] = {
 }
 
 
-class ConsentNotFound(NotFound):
-    code, title = "consent_not_found", "Consent not found"
-
-
-class IllegalConsentTransition(Conflict):
-    code, title = "illegal_consent_transition", "Illegal consent transition"
-
-
-def as_utc(moment: datetime) -> datetime:
-    """Aware UTC. SQLite hands back naive datetimes; the hub stores UTC only."""
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
+def _utc(moment: datetime) -> datetime:
+    """A moment the client sent, in UTC (one without an offset is UTC): the hub stores UTC."""
+    return as_utc(moment).astimezone(UTC)
 
 
 def period_key(fetch_type: str, period: str | None, now: datetime) -> str:
@@ -130,8 +147,8 @@ def check_consent_request(
                     "unknown_field",
                     f"{item.record_type} has no field {name!r}.",
                 )
-    start = as_utc(body.validity.start) if body.validity.start else now
-    expiry = as_utc(body.validity.expiry)
+    start = _utc(body.validity.start) if body.validity.start else now
+    expiry = _utc(body.validity.expiry)
     if expiry <= start:
         problem("/validity/expiry", "invalid_validity", "The expiry must be after the start.")
     elif expiry - start > MAX_VALIDITY:
@@ -155,43 +172,35 @@ def check_consent_request(
             "invalid_fetch_limits",
             "A ONE_TIME consent is used once; it takes no period or max_uses_per_period.",
         )
-    if as_utc(body.capture.captured_at) > now + CAPTURE_CLOCK_SKEW:
+    if _utc(body.capture.captured_at) > now + CAPTURE_CLOCK_SKEW:
         problem("/capture/captured_at", "invalid_capture", "The capture time is in the future.")
     return problems
 
 
-@dataclass(frozen=True, slots=True)
-class RecordedConsent:
-    """A consent as recorded, and whether it came with the citizen's signed approval."""
-
-    consent: Consent
-    approved: bool
-
-
 async def record_consent(
     session: AsyncSession,
-    dictionary: Dictionary,
-    principal: ClientPrincipal,
+    hub: Hub,
+    actor: Actor,
     body: ConsentCreate,
     *,
-    officer_id: str | None,
-    verifier: CitizenTokenVerifier,
     now: datetime | None = None,
-) -> RecordedConsent:
+) -> Consent:
     """Record a consent the applicant gave, refusing (every problem listed) a bad one.
 
     It is PENDING, for the citizen to approve, unless it carries the citizen's signed
     approval of exactly these terms; then it is ACTIVE. A client alone never activates one.
     """
     now = now or utcnow()
-    problems = check_consent_request(dictionary, body, now)
+    problems = check_consent_request(hub.dictionary, body, now)
     if problems:
-        raise Unprocessable("The consent is not valid.", code="invalid_consent", errors=problems)
+        raise InvalidConsent("The consent is not valid.", errors=problems)
     approval = None
     if body.citizen_approval is not None:
         approval = verify_approval(
-            verifier, body.citizen_approval, client_id=principal.client_id, body=body
+            hub.citizen_verifier, body.citizen_approval, client_id=actor.client.client_id, body=body
         )
+        if await session.scalar(select(Consent.id).where(Consent.approval_sha256 == approval)):
+            raise _approval_used()
     approved = approval is not None
     status = ConsentStatus.ACTIVE if approved else ConsentStatus.PENDING
     periodic = body.fetch_type == FetchType.PERIODIC
@@ -199,16 +208,16 @@ async def record_consent(
         id=str(uuid.uuid4()),
         receipt_id=str(uuid.uuid4()),
         subject_id=body.subject,
-        client_id=principal.client_id,
-        agency=principal.agency,
+        client_id=actor.client.client_id,
+        agency=actor.client.agency,
         purpose=body.purpose,
         scope=[
             {"record_type": item.record_type, "fields": list(dict.fromkeys(item.fields))}
             for item in body.scope
         ],
         status=status.value,
-        valid_from=as_utc(body.validity.start) if body.validity.start else now,
-        valid_until=as_utc(body.validity.expiry),
+        valid_from=_utc(body.validity.start) if body.validity.start else now,
+        valid_until=_utc(body.validity.expiry),
         fetch_type=body.fetch_type.value,
         max_uses_per_period=(body.max_uses_per_period or 1) if periodic else 1,
         period=body.period.value if periodic and body.period else None,
@@ -216,26 +225,42 @@ async def record_consent(
         period_key=None,
         period_uses=0,
         channel=body.capture.channel.value,
-        captured_at=as_utc(body.capture.captured_at),
-        captured_by=body.capture.officer_id or officer_id,
+        captured_at=_utc(body.capture.captured_at),
+        captured_by=body.capture.officer_id or actor.officer_id,
         language=body.language,
         created_at=now,
         updated_at=now,
         activated_at=now if approved else None,
         approval_sha256=approval,
     )
+    audit = hub.audit
+    await audit.append(change_entry(consent, "NONE", by="consumer", actor=actor, to="PENDING"))
+    if approved:
+        await audit.append(
+            change_entry(
+                consent,
+                ConsentStatus.PENDING.value,
+                by="citizen",
+                actor=actor,
+                approval={"by": "signed_approval"},
+            )
+        )
     session.add(consent)
     try:
-        await session.commit()
+        await session.flush()
     except IntegrityError:
-        await session.rollback()
+        # Two requests raced with one approval: the database's unique index decides.
         if not approved:
             raise
-        raise ConsentApprovalInvalid(
-            "This approval has already activated a consent; the citizen approves again.",
-            extra={"reason": "already_used"},
-        ) from None
-    return RecordedConsent(consent, approved)
+        raise _approval_used() from None
+    return consent
+
+
+def _approval_used() -> ConsentApprovalInvalid:
+    return ConsentApprovalInvalid(
+        "This approval has already activated a consent; the citizen approves again.",
+        extra={"reason": "already_used"},
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -279,46 +304,57 @@ def change_entry(
     consent: Consent,
     previous: str,
     *,
-    actor: str,
+    by: str,
+    actor: Actor | None = None,
     to: str | None = None,
-    client: ClientPrincipal | None = None,
-    officer_id: str | None = None,
-    request_id: str | None = None,
+    reason: str | None = None,
     approval: dict[str, Any] | None = None,
 ) -> AuditEntry:
-    """The access-log event of a state change, with the subject set so the citizen sees it."""
-    return AuditEntry(
-        kind=EventKind.CONSENT_CHANGED,
-        outcome=Outcome.OK,
-        client_id=client.client_id if client else consent.client_id,
-        agency=client.agency if client else consent.agency,
-        officer_id=officer_id,
-        subject_id=consent.subject_id,
-        purpose=consent.purpose,
-        request_id=request_id,
-        details={
+    """The access-log event of a state change, with the subject set so the citizen sees it.
+
+    ``by`` is who changed it (``consumer``, ``citizen`` or ``hub``); ``actor`` is the request's
+    caller, None for the hub's own expiry. ``to`` and ``reason`` default to the consent's.
+    A citizen's change is logged under the consent's client, as the hub's is; an agency's
+    under its own."""
+    fields: dict[str, Any] = {
+        "subject_id": consent.subject_id,
+        "purpose": consent.purpose,
+        "details": {
             "consent_id": consent.id,
             "from": previous,
             "to": to or consent.status,
-            "actor": actor,
-            "reason": consent.end_reason,
+            "actor": by,
+            "reason": reason if reason is not None else consent.end_reason,
             "scope": consent.scope,
             **({"approval": approval} if approval else {}),
         },
-    )
+    }
+    if actor is None:
+        return AuditEntry(
+            kind=EventKind.CONSENT_CHANGED,
+            outcome=Outcome.OK,
+            client_id=consent.client_id,
+            agency=consent.agency,
+            **fields,
+        )
+    if actor.client_id is None:
+        fields.update(client_id=consent.client_id, agency=consent.agency)
+    return actor.entry(EventKind.CONSENT_CHANGED, **fields)
 
 
 async def transition(
     session: AsyncSession,
+    audit: AuditSink,
+    actor: Actor,
     consent: Consent,
     target: ConsentStatus,
     *,
-    actor: str,
+    by: str,
     reason: str | None = None,
     now: datetime | None = None,
-    audit: AuditSink | None = None,
 ) -> str:
-    """Move the consent to ``target`` if the lifecycle allows it; returns the previous state.
+    """Move the consent to ``target`` if the lifecycle allows it, logging the change; returns
+    the previous state.
 
     A consent already past its expiry is expired first, so revoking it answers
     ``illegal_consent_transition`` from EXPIRED rather than pretending to revoke.
@@ -335,22 +371,23 @@ async def transition(
     if target == ConsentStatus.ACTIVE:
         values["activated_at"] = now
     else:
-        values.update(ended_at=now, ended_by=actor, end_reason=reason)
+        values.update(ended_at=now, ended_by=by, end_reason=reason)
+    await audit.append(
+        change_entry(consent, previous.value, by=by, actor=actor, to=target.value, reason=reason)
+    )
     result = await session.execute(
         update(Consent)
         .where(Consent.id == consent.id, Consent.status == previous.value)
         .values(**values)
         .execution_options(synchronize_session=False)
     )
-    await session.commit()
     if getattr(result, "rowcount", 0) != 1:
         current = await _get(session, consent.id)
         raise IllegalConsentTransition(
             f"The consent changed meanwhile; it is now {current.status if current else 'gone'}.",
             extra={"consent_id": consent.id, "to": target.value},
         )
-    for name, value in values.items():
-        setattr(consent, name, value)
+    _written(consent, values)
     return previous.value
 
 
@@ -361,32 +398,41 @@ async def expire_due(
     *,
     audit: AuditSink | None = None,
 ) -> list[Consent]:
-    """Mark the PENDING or ACTIVE consents whose expiry has passed as EXPIRED (and log it)."""
+    """Mark the PENDING or ACTIVE consents whose expiry has passed as EXPIRED (and log it).
+
+    Every event is appended before the first write, so the access log never waits for
+    the caller's own transaction."""
+    due = [
+        consent
+        for consent in consents
+        if consent.status in (ConsentStatus.PENDING, ConsentStatus.ACTIVE)
+        and consent.valid_until <= now
+    ]
+    ended = {"ended_at": now, "ended_by": "hub", "end_reason": "expired"}
+    if audit is not None:
+        for consent in due:
+            expired = ConsentStatus.EXPIRED.value
+            await audit.append(
+                change_entry(consent, consent.status, by="hub", to=expired, reason="expired")
+            )
     changed = []
-    for consent in consents:
-        live = consent.status in (ConsentStatus.PENDING, ConsentStatus.ACTIVE)
-        if not live or as_utc(consent.valid_until) > now:
-            continue
+    for consent in due:
         previous = consent.status
         result = await session.execute(
             update(Consent)
             .where(Consent.id == consent.id, Consent.status == previous)
-            .values(
-                status=ConsentStatus.EXPIRED.value,
-                updated_at=now,
-                ended_at=now,
-                ended_by="hub",
-                end_reason="expired",
-            )
+            .values(status=ConsentStatus.EXPIRED.value, updated_at=now, **ended)
             .execution_options(synchronize_session=False)
         )
-        await session.commit()
         if getattr(result, "rowcount", 0) != 1:
             continue
-        consent.status = ConsentStatus.EXPIRED.value
-        consent.updated_at = consent.ended_at = now
-        consent.ended_by, consent.end_reason = "hub", "expired"
+        _written(consent, {"status": ConsentStatus.EXPIRED.value, "updated_at": now, **ended})
         changed.append(consent)
-        if audit is not None:
-            await audit.append(change_entry(consent, previous, actor="hub"))
     return changed
+
+
+def _written(consent: Consent, values: dict[str, Any]) -> None:
+    """Show on the loaded consent what its conditional UPDATE wrote, without making the
+    session write it a second time, unconditionally."""
+    for name, value in values.items():
+        set_committed_value(consent, name, value)

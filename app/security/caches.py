@@ -9,17 +9,17 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
-from datetime import UTC
 from typing import Generic, TypeVar
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.errors import Unauthenticated
 from app.security import keys
+from app.security.errors import InvalidApiKey
 from app.security.models import ApiClient, ApiKey
 from app.security.roles import ClientPrincipal
-from app.security.service import LAST_USED_RESOLUTION, access_rights_of, utcnow
+from app.security.service import LAST_USED_RESOLUTION, access_rights_of
+from app.timestamps import utcnow
 
 K = TypeVar("K", bound=Hashable)
 T = TypeVar("T")
@@ -85,12 +85,12 @@ class KeyAuthenticator:
     async def authenticate(self, plaintext: str) -> ClientPrincipal:
         prefix = keys.parse_prefix(plaintext)
         if prefix is None:
-            raise Unauthenticated("The API key is malformed.", code="invalid_api_key")
+            raise InvalidApiKey("The API key is malformed.")
         now = time.monotonic()
         entry = self._cache.get(prefix)
         if entry is not None and entry.expires > now:
             if not keys.matches(plaintext, entry.key_hash):
-                raise Unauthenticated("The API key is not valid.", code="invalid_api_key")
+                raise InvalidApiKey("The API key is not valid.")
             if now - entry.last_used_written > LAST_USED_RESOLUTION.total_seconds():
                 entry.last_used_written = now
                 await self._touch(entry.principal.key_id)
@@ -119,20 +119,18 @@ class KeyAuthenticator:
             # The same answer for an unknown, wrong or revoked key: no oracle for guessing.
             if row is None:
                 keys.matches(plaintext, "0" * 64)
-                raise Unauthenticated("The API key is not valid.", code="invalid_api_key")
+                raise InvalidApiKey("The API key is not valid.")
             key, client = row
             if (
                 not keys.matches(plaintext, key.key_hash)
                 or key.revoked_at is not None
                 or client.disabled_at is not None
             ):
-                raise Unauthenticated("The API key is not valid.", code="invalid_api_key")
+                raise InvalidApiKey("The API key is not valid.")
             # A reload (every cache lifetime) writes only when the stored time is older than
             # the resolution, as a cache hit does: no write transaction every few seconds.
             now = utcnow()
             last = key.last_used_at
-            if last is not None and last.tzinfo is None:
-                last = last.replace(tzinfo=UTC)
             age = (now - last).total_seconds() if last is not None else None
             if age is None or age > LAST_USED_RESOLUTION.total_seconds():
                 key.last_used_at = now

@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from app.config import Settings
-from app.errors import Unauthenticated
+from app.security.errors import CitizenTokenExpired, InvalidCitizenToken
 from app.security.keyfiles import load_or_create_ed25519
 
 ISSUER_KEY_FILE = "eid-issuer.pem"
@@ -99,14 +99,10 @@ class CitizenTokenVerifier:
                 options={"require": ["exp", "sub", "iss", "aud"]},
             )
         except jwt.ExpiredSignatureError:
-            raise Unauthenticated(
-                "The eID token has expired.", code="citizen_token_expired"
-            ) from None
+            raise CitizenTokenExpired("The eID token has expired.") from None
         except jwt.PyJWTError:
-            raise Unauthenticated(
-                "The eID token is not valid.", code="invalid_citizen_token"
-            ) from None
+            raise InvalidCitizenToken("The eID token is not valid.") from None
         subject = claims.get("sub")
         if not isinstance(subject, str) or not subject.isdigit() or len(subject) != 12:
-            raise Unauthenticated("The eID token names no citizen.", code="invalid_citizen_token")
+            raise InvalidCitizenToken("The eID token names no citizen.")
         return dict(claims)

@@ -14,9 +14,10 @@ from typing import Annotated, NoReturn
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from app.errors import Forbidden, Unauthenticated
-from app.security.caches import KeyAuthenticator
-from app.security.citizen import CitizenPrincipal, CitizenTokenVerifier
+from app.errors import Unauthenticated
+from app.hub import get_hub
+from app.security.citizen import CitizenPrincipal
+from app.security.errors import InvalidCitizenToken, RoleRequired, WrongPrincipal
 from app.security.roles import ClientPrincipal, Role
 
 bearer_scheme = HTTPBearer(
@@ -31,7 +32,6 @@ def bearer_token(credentials: HTTPAuthorizationCredentials | None) -> str:
     if credentials is None or not credentials.credentials:
         raise Unauthenticated(
             "Send `Authorization: Bearer <api key>`.",
-            code="unauthenticated",
             headers={"WWW-Authenticate": "Bearer"},
         )
     return credentials.credentials
@@ -54,36 +54,26 @@ def refuse_citizen_token(request: Request, token: str) -> NoReturn:
 
     Only a credential the hub can verify says who is calling; anything else is no
     credential at all."""
-    verifier: CitizenTokenVerifier = request.app.state.citizen_verifier
     try:
-        verifier.verify(token)
+        get_hub(request).citizen_verifier.verify(token)
     except Unauthenticated:
         raise Unauthenticated(
             "This endpoint needs an API key; the bearer token is not a valid one.",
-            code="unauthenticated",
             headers={"WWW-Authenticate": "Bearer"},
         ) from None
-    raise Forbidden(
-        "This endpoint is for agency systems; a citizen token cannot call it.",
-        code="wrong_principal",
-    )
+    raise WrongPrincipal("This endpoint is for agency systems; a citizen token cannot call it.")
 
 
 async def refuse_api_key(request: Request, token: str) -> NoReturn:
     """Not a JWT on a citizen route: 403 if it is a valid API key, else 401."""
-    authenticator: KeyAuthenticator = request.app.state.authenticator
     try:
-        await authenticator.authenticate(token)
+        await get_hub(request).authenticator.authenticate(token)
     except Unauthenticated:
-        raise Unauthenticated(
+        raise InvalidCitizenToken(
             "This endpoint needs your eID token; the bearer token is not a valid one.",
-            code="invalid_citizen_token",
             headers={"WWW-Authenticate": "Bearer"},
         ) from None
-    raise Forbidden(
-        "This endpoint is for citizens; send your eID token, not an API key.",
-        code="wrong_principal",
-    )
+    raise WrongPrincipal("This endpoint is for citizens; send your eID token, not an API key.")
 
 
 def require_roles(*roles: Role) -> Callable[[Request, BearerDep], Awaitable[ClientPrincipal]]:
@@ -93,14 +83,9 @@ def require_roles(*roles: Role) -> Callable[[Request, BearerDep], Awaitable[Clie
         token = bearer_token(credentials)
         if looks_like_jwt(token):
             refuse_citizen_token(request, token)
-        authenticator: KeyAuthenticator = request.app.state.authenticator
-        principal = await authenticator.authenticate(token)
+        principal = await get_hub(request).authenticator.authenticate(token)
         if wanted and not principal.has_any(wanted):
-            raise Forbidden(
-                f"This endpoint needs the role {' or '.join(sorted(wanted))}.",
-                code="role_required",
-            )
-        request.state.principal = principal
+            raise RoleRequired(f"This endpoint needs the role {' or '.join(sorted(wanted))}.")
         return principal
 
     dependency.access_rule = AccessRule("client", wanted)  # type: ignore[attr-defined]
@@ -111,10 +96,7 @@ async def require_citizen(request: Request, credentials: BearerDep) -> CitizenPr
     token = bearer_token(credentials)
     if not looks_like_jwt(token):
         await refuse_api_key(request, token)
-    verifier: CitizenTokenVerifier = request.app.state.citizen_verifier
-    principal = verifier.verify(token)
-    request.state.citizen = principal
-    return principal
+    return get_hub(request).citizen_verifier.verify(token)
 
 
 require_citizen.access_rule = AccessRule("citizen")  # type: ignore[attr-defined]

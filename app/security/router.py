@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, status
+from fastapi import APIRouter, status
 
-from app.audit.admin import record_admin_action
+from app.actor import AdminActor, record
 from app.audit.events import EventKind
 from app.deps import DictionaryDep, SessionDep
 from app.errors import problem_responses
+from app.hub import HubDep
 from app.routing import HubRoute
 from app.security import service
-from app.security.deps import AdminClient
 from app.security.models import AccessRight, ApiClient, ApiKey
 from app.security.roles import Role
 from app.security.schemas import (
@@ -76,14 +76,14 @@ def _rights_out(client_id: str, rows: list[AccessRight]) -> AccessRightsOut:
     responses=problem_responses(401, 403, 409, 422),
 )
 async def create_client(
-    body: ClientCreate, request: Request, admin: AdminClient, session: SessionDep
+    body: ClientCreate, hub: HubDep, admin: AdminActor, session: SessionDep
 ) -> ClientCreated:
     """Create a client with its roles and first API key. The key is shown only in this answer."""
     client, key, plaintext = await service.create_client(
         session, name=body.name, agency=body.agency, roles=body.roles
     )
-    await record_admin_action(
-        request,
+    await record(
+        hub.audit,
         admin,
         EventKind.CLIENT_CREATED,
         details={"client": client.id, "roles": list(client.roles), "key_prefix": key.prefix},
@@ -93,7 +93,7 @@ async def create_client(
 
 
 @router.get("", summary="List API clients", responses=problem_responses(401, 403))
-async def list_clients(admin: AdminClient, session: SessionDep) -> list[ClientOut]:
+async def list_clients(admin: AdminActor, session: SessionDep) -> list[ClientOut]:
     """Every client with its roles, keys (prefixes and usage only, never the keys) and
     procedure grants."""
     return [
@@ -103,7 +103,7 @@ async def list_clients(admin: AdminClient, session: SessionDep) -> list[ClientOu
 
 
 @router.get("/{client_id}", summary="Get an API client", responses=problem_responses(401, 403, 404))
-async def get_client(client_id: str, admin: AdminClient, session: SessionDep) -> ClientOut:
+async def get_client(client_id: str, admin: AdminActor, session: SessionDep) -> ClientOut:
     """One client with its keys and the procedures it may file (its procedure grants)."""
     client = await service.get_client(session, client_id)
     return _client_out(
@@ -120,12 +120,12 @@ async def get_client(client_id: str, admin: AdminClient, session: SessionDep) ->
     responses=problem_responses(401, 403, 404),
 )
 async def issue_key(
-    client_id: str, request: Request, admin: AdminClient, session: SessionDep
+    client_id: str, hub: HubDep, admin: AdminActor, session: SessionDep
 ) -> KeyCreated:
     """A new key for rotation; the old one keeps working until revoked."""
     key, plaintext = await service.issue_key(session, client_id)
-    await record_admin_action(
-        request,
+    await record(
+        hub.audit,
         admin,
         EventKind.KEY_ISSUED,
         details={"client": client_id, "key_prefix": key.prefix},
@@ -139,13 +139,13 @@ async def issue_key(
     responses=problem_responses(401, 403, 404),
 )
 async def revoke_key(
-    client_id: str, key_id: str, request: Request, admin: AdminClient, session: SessionDep
+    client_id: str, key_id: str, hub: HubDep, admin: AdminActor, session: SessionDep
 ) -> KeyOut:
     """Revoke a key at once on this instance; other instances drop it within the auth cache time."""
     key = await service.revoke_key(session, client_id, key_id)
-    request.app.state.authenticator.evict_client(client_id)
-    await record_admin_action(
-        request,
+    hub.authenticator.evict_client(client_id)
+    await record(
+        hub.audit,
         admin,
         EventKind.KEY_REVOKED,
         details={"client": client_id, "key_prefix": key.prefix},
@@ -161,17 +161,17 @@ async def revoke_key(
 async def put_access_rights(
     client_id: str,
     body: AccessRightsIn,
-    request: Request,
-    admin: AdminClient,
+    hub: HubDep,
+    admin: AdminActor,
     session: SessionDep,
     dictionary: DictionaryDep,
 ) -> AccessRightsOut:
     """The X-Road-style access list: which record types and fields, for which purposes, and
     under which legal basis. Unknown record types or fields are refused, every one listed."""
     rows = await service.replace_access_rights(session, dictionary, client_id, body.rights)
-    request.app.state.access_rights.evict(client_id)
-    await record_admin_action(
-        request,
+    hub.access_rights.evict(client_id)
+    await record(
+        hub.audit,
         admin,
         EventKind.ACCESS_RIGHTS_CHANGED,
         details={
@@ -191,7 +191,7 @@ async def put_access_rights(
     responses=problem_responses(401, 403, 404),
 )
 async def get_access_rights(
-    client_id: str, admin: AdminClient, session: SessionDep
+    client_id: str, admin: AdminActor, session: SessionDep
 ) -> AccessRightsOut:
     """The client's current access list."""
     await service.get_client(session, client_id)
@@ -208,8 +208,8 @@ async def get_access_rights(
 async def put_procedure_grants(
     client_id: str,
     body: ProcedureGrantsIn,
-    request: Request,
-    admin: AdminClient,
+    hub: HubDep,
+    admin: AdminActor,
     session: SessionDep,
     dictionary: DictionaryDep,
 ) -> ProcedureGrantsOut:
@@ -219,8 +219,8 @@ async def put_procedure_grants(
     procedures = await service.replace_procedure_grants(
         session, dictionary, client_id, body.procedures
     )
-    await record_admin_action(
-        request,
+    await record(
+        hub.audit,
         admin,
         EventKind.PROCEDURE_GRANTS_CHANGED,
         details={"client": client_id, "procedures": procedures},
@@ -236,7 +236,7 @@ async def put_procedure_grants(
     responses=problem_responses(401, 403, 404),
 )
 async def get_procedure_grants(
-    client_id: str, admin: AdminClient, session: SessionDep
+    client_id: str, admin: AdminActor, session: SessionDep
 ) -> ProcedureGrantsOut:
     """The procedures the client may file."""
     await service.get_client(session, client_id)

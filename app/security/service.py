@@ -1,18 +1,28 @@
-"""Clients, keys, access rights and procedure grants: the logic, with no HTTP in it."""
+"""Clients, keys, access rights and procedure grants: the logic, with no HTTP in it.
+
+A change is staged in the session, never written here: the caller's transaction (the
+request's session, or a ``sessionmaker.begin()`` block) writes and commits it. So a route
+appends the change's audit event before anything is written; on SQLite, whose one writer
+is the request's transaction once it has written, the access log could not append it after."""
 
 from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Hashable, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import TypeVar
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.errors import Conflict, NotFound, Unprocessable
 from app.security import keys
+from app.security.errors import (
+    ClientExists,
+    ClientNotFound,
+    InvalidAccessRights,
+    InvalidProcedureGrants,
+    KeyNotFound,
+)
 from app.security.models import AccessRight, ApiClient, ApiKey, ProcedureGrant
 from app.security.roles import Role
 from app.security.schemas import PURPOSE_PATTERN, AccessRightIn
@@ -22,9 +32,6 @@ from dictionary import Dictionary
 _PURPOSE = re.compile(PURPOSE_PATTERN)
 LAST_USED_RESOLUTION = timedelta(seconds=60)
 
-K = TypeVar("K", bound=Hashable)
-T = TypeVar("T")
-
 
 async def create_client(
     session: AsyncSession, *, name: str, agency: str, roles: Sequence[Role]
@@ -32,7 +39,7 @@ async def create_client(
     """Create a client with its first key. The plaintext key is returned once, never stored."""
     existing = await session.scalar(select(ApiClient.id).where(ApiClient.name == name))
     if existing is not None:
-        raise Conflict(f"A client named {name!r} already exists.", code="client_exists")
+        raise ClientExists(f"A client named {name!r} already exists.")
     now = utcnow()
     client = ApiClient(
         id=str(uuid.uuid4()),
@@ -42,13 +49,11 @@ async def create_client(
         created_at=now,
     )
     session.add(client)
-    await session.flush()
-    key, plaintext = await _add_key(session, client.id, now)
-    await session.commit()
+    key, plaintext = _add_key(session, client.id, now)
     return client, key, plaintext
 
 
-async def _add_key(session: AsyncSession, client_id: str, now: datetime) -> tuple[ApiKey, str]:
+def _add_key(session: AsyncSession, client_id: str, now: datetime) -> tuple[ApiKey, str]:
     new = keys.generate_key()
     key = ApiKey(
         id=str(uuid.uuid4()),
@@ -58,31 +63,28 @@ async def _add_key(session: AsyncSession, client_id: str, now: datetime) -> tupl
         created_at=now,
     )
     session.add(key)
-    await session.flush()
     return key, new.plaintext
 
 
 async def issue_key(session: AsyncSession, client_id: str) -> tuple[ApiKey, str]:
     await get_client(session, client_id)
-    key, plaintext = await _add_key(session, client_id, utcnow())
-    await session.commit()
+    key, plaintext = _add_key(session, client_id, utcnow())
     return key, plaintext
 
 
 async def revoke_key(session: AsyncSession, client_id: str, key_id: str) -> ApiKey:
     key = await session.get(ApiKey, key_id)
     if key is None or key.client_id != client_id:
-        raise NotFound(f"No key {key_id} for client {client_id}.", code="key_not_found")
+        raise KeyNotFound(f"No key {key_id} for client {client_id}.")
     if key.revoked_at is None:
         key.revoked_at = utcnow()
-        await session.commit()
     return key
 
 
 async def get_client(session: AsyncSession, client_id: str) -> ApiClient:
     client = await session.get(ApiClient, client_id)
     if client is None:
-        raise NotFound(f"No client {client_id}.", code="client_not_found")
+        raise ClientNotFound(f"No client {client_id}.")
     return client
 
 
@@ -136,11 +138,7 @@ def check_access_rights(dictionary: Dictionary, rights: Sequence[AccessRightIn])
                     }
                 )
     if problems:
-        raise Unprocessable(
-            "The access rights do not match the dictionary.",
-            code="invalid_access_rights",
-            errors=problems,
-        )
+        raise InvalidAccessRights("The access rights do not match the dictionary.", errors=problems)
 
 
 async def replace_access_rights(
@@ -148,7 +146,8 @@ async def replace_access_rights(
 ) -> list[AccessRight]:
     await get_client(session, client_id)
     check_access_rights(dictionary, rights)
-    await session.execute(delete(AccessRight).where(AccessRight.client_id == client_id))
+    for old in await access_rights_of(session, client_id):
+        await session.delete(old)
     now = utcnow()
     rows = [
         AccessRight(
@@ -162,7 +161,6 @@ async def replace_access_rights(
         for right in rights
     ]
     session.add_all(rows)
-    await session.commit()
     return rows
 
 
@@ -185,10 +183,8 @@ def check_procedure_grants(dictionary: Dictionary, procedures: Sequence[str]) ->
         if code not in dictionary.procedures
     ]
     if problems:
-        raise Unprocessable(
-            "The procedure grants name procedures the catalogue does not have.",
-            code="invalid_procedure_grants",
-            errors=problems,
+        raise InvalidProcedureGrants(
+            "The procedure grants name procedures the catalogue does not have.", errors=problems
         )
 
 
@@ -198,13 +194,24 @@ async def replace_procedure_grants(
     """Set the procedures the client may file; returns them in order, each once."""
     await get_client(session, client_id)
     check_procedure_grants(dictionary, procedures)
-    await session.execute(delete(ProcedureGrant).where(ProcedureGrant.client_id == client_id))
-    now = utcnow()
     granted = sorted(set(procedures))
-    session.add_all(
-        ProcedureGrant(client_id=client_id, procedure=code, created_at=now) for code in granted
+    held = await session.scalars(
+        select(ProcedureGrant).where(ProcedureGrant.client_id == client_id)
     )
-    await session.commit()
+    kept = set()
+    # Only the difference is staged: a grant deleted and added again in one flush would meet
+    # the (client, procedure) unique constraint, as the flush inserts before it deletes.
+    for grant in held.all():
+        if grant.procedure in granted:
+            kept.add(grant.procedure)
+        else:
+            await session.delete(grant)
+    now = utcnow()
+    session.add_all(
+        ProcedureGrant(client_id=client_id, procedure=code, created_at=now)
+        for code in granted
+        if code not in kept
+    )
     return granted
 
 

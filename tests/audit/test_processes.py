@@ -145,7 +145,7 @@ async def test_every_acknowledged_request_survives_kill_9_and_is_sealed(
     url = f"sqlite+aiosqlite:///{db}"
     engine = create_engine(url)
     try:
-        async with create_sessionmaker(engine)() as session:
+        async with create_sessionmaker(engine).begin() as session:
             _client, _key, api_key = await security_service.create_client(
                 session, name="kill-auditor", agency="Inspectorate", roles=[Role.auditor]
             )

@@ -77,38 +77,38 @@ async def test_a_rotation_reaches_every_running_instance_at_its_next_seal(
     running = settings.model_copy(update={"audit_sealer": True, "audit_seal_interval_seconds": 0.1})
     first, second = create_app(running), create_app(settings)
     async with first.router.lifespan_context(first), second.router.lifespan_context(second):
-        other_sealer: Sealer = second.state.audit.sealer
+        other_sealer: Sealer = second.state.hub.audit.sealer
         await other_sealer.prepare()  # the second instance holds the old key in memory
         for i in range(5):
-            await first.state.audit.append(pull_event(i))
+            await first.state.hub.audit.append(pull_event(i))
         await _wait_all_sealed(first)
         old_key = (await _seals(first))[-1].key_id
         assert other_sealer.current_key_id == old_key
 
         await _rotate_with_the_command_line(settings, monkeypatch)
-        async with first.state.sessionmaker() as session:
+        async with first.state.hub.sessionmaker() as session:
             retired_at = await session.scalar(
                 select(AuditKey.retired_at).where(AuditKey.key_id == old_key)
             )
         assert retired_at is not None
         for i in range(5):
-            await first.state.audit.append(pull_event(i))
+            await first.state.hub.audit.append(pull_event(i))
         await _wait_all_sealed(first)
         newest = (await _seals(first))[-1]
         assert newest.key_id != old_key
-        assert first.state.audit.sealer.current_key_id == newest.key_id
+        assert first.state.hub.audit.sealer.current_key_id == newest.key_id
 
         # The second instance, which never restarted, seals next: it switches too.
-        await first.state.audit.sealer.stop()
+        await first.state.hub.audit.sealer.stop()
         for i in range(3):
-            await second.state.audit.append(pull_event(i))
+            await second.state.hub.audit.append(pull_event(i))
         assert await other_sealer.seal_pending() == 1
         assert other_sealer.current_key_id == newest.key_id
         seals = await _seals(second)
         assert seals[-1].key_id == newest.key_id
         retired = format_ts(retired_at)
         assert all(s.sealed_at <= retired for s in seals if s.key_id == old_key), (seals, retired)
-        async with second.state.sessionmaker() as session:
+        async with second.state.hub.sessionmaker() as session:
             doc = key_document(await published_keys(session), None)
             report = await verify_database(session, public_keys_from_document(doc))
         assert report.ok, report.as_dict()

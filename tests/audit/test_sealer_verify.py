@@ -306,19 +306,19 @@ async def test_a_garbage_sealer_key_stops_the_hub_at_start(settings: Settings) -
 async def test_a_key_file_that_does_not_match_its_key_id_is_refused(app: FastAPI) -> None:
     sealer = app.state.hub.audit.sealer
     await sealer.prepare()
-    key_file = app.state.settings.data_dir / "audit-keys" / "signing-key.json"
+    key_file = app.state.hub.settings.data_dir / "audit-keys" / "signing-key.json"
     doc = orjson.loads(key_file.read_bytes())
     doc["key_id"] = "0" * 32
     key_file.write_bytes(orjson.dumps(doc))
     with pytest.raises(SealingKeyError, match="does not match"):
-        await Sealer(app.state.settings).prepare()
+        await Sealer(app.state.hub.settings).prepare()
 
 
 async def test_rotated_keys_stay_published_and_old_seals_still_verify(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
     await _append_and_seal(app, 12)
-    settings: Settings = app.state.settings
+    settings: Settings = app.state.hub.settings
     old, new = rotate_signing_key(settings.data_dir)
     assert old is not None
     async with app.state.hub.sessionmaker() as session:
@@ -354,7 +354,7 @@ async def test_retention_archives_old_batches_and_the_rest_still_verifies(
     between = datetime.now(UTC)
     await _append_and_seal(app, 10)
     sealer = app.state.hub.audit.sealer
-    settings: Settings = app.state.settings
+    settings: Settings = app.state.hub.settings
     result = await archive_expired(sealer, settings, older_than=timedelta(0), now=between)
     assert result is not None
     assert (result.first_seal, result.last_seal, result.events) == (0, 1, 20)
@@ -392,10 +392,10 @@ async def test_the_running_sealer_applies_the_retention_period(settings: Setting
     )
     async with hub.router.lifespan_context(hub):
         for i in range(5):
-            await hub.state.audit.append(_entry(i))
+            await hub.state.hub.audit.append(_entry(i))
         archived = 0
         for _ in range(100):
-            async with hub.state.sessionmaker() as session:
+            async with hub.state.hub.sessionmaker() as session:
                 archived = await session.scalar(select(func.count()).select_from(AuditArchive))
             if archived:
                 break

@@ -138,7 +138,7 @@ async def test_a_real_archive_has_a_signed_anchor_that_verifies_in_both_verifier
     between = datetime.now(UTC)
     await append_and_seal(app, 10)
     result = await archive_expired(
-        app.state.hub.audit.sealer, app.state.settings, older_than=timedelta(0), now=between
+        app.state.hub.audit.sealer, app.state.hub.settings, older_than=timedelta(0), now=between
     )
     assert result is not None and result.last_seal == 1
     async with app.state.hub.sessionmaker() as session:
@@ -154,7 +154,7 @@ async def test_a_real_archive_has_a_signed_anchor_that_verifies_in_both_verifier
     # A second archive's file starts from the first archive's signed anchor.
     again = await archive_expired(
         app.state.hub.audit.sealer,
-        app.state.settings,
+        app.state.hub.settings,
         older_than=timedelta(0),
         now=datetime.now(UTC) + timedelta(days=1),
     )
@@ -235,7 +235,7 @@ async def test_a_pinned_head_catches_a_log_cut_at_its_oldest_end_and_re_anchored
 async def test_the_command_line_takes_a_pinned_head(
     app: FastAPI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mode: str
 ) -> None:
-    settings: Settings = app.state.settings
+    settings: Settings = app.state.hub.settings
     monkeypatch.setenv("HUB_DATA_DIR", str(settings.data_dir))
     await append_and_seal(app, 30)
     keys_file = tmp_path / "keys.json"

@@ -170,7 +170,7 @@ async def test_a_pending_consent_allows_nothing_until_the_citizen_approves_it(
     consent = await record(client, consumer, approve=False)
     assert consent["status"] == "PENDING"
     assert await refusal_code(decide(app, consumer)) == "consent_not_active"
-    settings = app.state.settings
+    settings = app.state.hub.settings
     approved = await client.post(
         f"/v1/me/consents/{consent['id']}/approve", headers=citizen_headers(settings)
     )

@@ -29,7 +29,7 @@ async def test_a_revocation_on_one_instance_blocks_the_next_pull_on_another(
     consumer: Consumer,
     settings: Settings,
 ) -> None:
-    assert second_instance.state.engine is not app.state.hub.engine
+    assert second_instance.state.hub.engine is not app.state.hub.engine
     consent = await record(
         client, consumer, fetch_type="PERIODIC", max_uses_per_period=50, period="day"
     )

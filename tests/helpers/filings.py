@@ -138,7 +138,7 @@ class Portal:
 
 async def grant_procedures(app: FastAPI, client_id: str, procedures: list[str]) -> None:
     """Set the client's procedure grants, as an admin would."""
-    async with app.state.hub.sessionmaker() as session:
+    async with app.state.hub.sessionmaker.begin() as session:
         await security_service.replace_procedure_grants(
             session, app.state.hub.dictionary, client_id, procedures
         )

@@ -58,7 +58,7 @@ async def register(
 
 
 async def grant(app: FastAPI, consumer: ApiCredentials, rights: list[dict[str, Any]]) -> None:
-    async with app.state.hub.sessionmaker() as session:
+    async with app.state.hub.sessionmaker.begin() as session:
         await security_service.replace_access_rights(
             session,
             app.state.hub.dictionary,

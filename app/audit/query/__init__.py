@@ -25,11 +25,9 @@ HMAC at once and is never stored, echoed or logged.
 - ``search``: ``search_events`` and the citizen's ``citizen_access_log``;
 - ``export``: the streaming export (``plan_export``, ``export_body``; ``EXPORT_PAGE_SIZE``
   lives there);
-- ``stats``: ``event_stats``;
-- ``auditors``: ``record_auditor_query``, the ``audit.query`` event of each auditor request.
+- ``stats``: ``event_stats``.
 """
 
-from app.audit.query.auditors import record_auditor_query
 from app.audit.query.export import (
     EXPORT_PAGE_SIZE,
     ExportPlan,
@@ -93,7 +91,6 @@ __all__ = [
     "parse_order",
     "parse_page",
     "plan_export",
-    "record_auditor_query",
     "sealed_export",
     "search_events",
 ]

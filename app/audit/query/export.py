@@ -13,13 +13,13 @@ import orjson
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.audit.errors import InvalidBoolean, UnverifiableExport
 from app.audit.query.filters import EventFilters, _conditions
 from app.audit.query.paging import _keyset
 from app.audit.query.parsing import ExportFormat, Order, _clean, parse_export_format, parse_order
 from app.audit.query.rows import COLUMNS, EVENTS, _event_dict
 from app.audit.serialize import event_line, event_record
 from app.audit.verify import export_lines
-from app.errors import BadRequest
 
 EXPORT_PAGE_SIZE = 5000
 
@@ -69,7 +69,7 @@ def parse_flag(value: str | None, name: str) -> bool:
         return False
     if value.lower() in ("true", "1", "yes"):
         return True
-    raise BadRequest(f"`{name}` must be `true` or `false`.", code="invalid_boolean")
+    raise InvalidBoolean(f"`{name}` must be `true` or `false`.")
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,10 +118,9 @@ def plan_export(
     )
     # A verifiable export is the whole log in chain order: no filter, JSONL, oldest first.
     if plan.with_seals and (filters.describe() or plan.format != "jsonl" or plan.order != "asc"):
-        raise BadRequest(
+        raise UnverifiableExport(
             "`with_seals=true` exports the whole log as JSONL, oldest first, so that it can be "
-            "verified; it takes no filters, no `format=csv` and no `order=desc`.",
-            code="unverifiable_export",
+            "verified; it takes no filters, no `format=csv` and no `order=desc`."
         )
     return plan
 

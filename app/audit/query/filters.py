@@ -11,10 +11,10 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, or_
 
+from app.audit.errors import ConflictingSubjectFilters, InvalidSubjectHmac, InvalidTimeRange
 from app.audit.events import Outcome
 from app.audit.query.parsing import _clean, parse_datetime
 from app.audit.query.rows import EVENTS
-from app.errors import BadRequest
 
 # Kinds a citizen never sees in their access log: they name no subject's data being used.
 CITIZEN_HIDDEN_KIND_PREFIXES = ("admin.", "audit.")
@@ -130,21 +130,18 @@ def parse_filters(
     if hmac_filter is not None:
         hmac_filter = hmac_filter.lower()
         if len(hmac_filter) != 64 or any(c not in "0123456789abcdef" for c in hmac_filter):
-            raise BadRequest(
-                "`subject_hmac` must be 64 hexadecimal characters.", code="invalid_subject_hmac"
-            )
+            raise InvalidSubjectHmac("`subject_hmac` must be 64 hexadecimal characters.")
     if clear_id is not None:
         computed = subject_hmac_of(clear_id)
         if hmac_filter is not None and hmac_filter != computed:
-            raise BadRequest(
-                "`subject_id` and `subject_hmac` name different subjects.",
-                code="conflicting_subject_filters",
+            raise ConflictingSubjectFilters(
+                "`subject_id` and `subject_hmac` name different subjects."
             )
         hmac_filter = computed
     start = parse_datetime(since, "since")
     end = parse_datetime(until, "until")
     if start is not None and end is not None and start >= end:
-        raise BadRequest("`since` must be before `until`.", code="invalid_time_range")
+        raise InvalidTimeRange("`since` must be before `until`.")
     return EventFilters(
         subject_hmac=hmac_filter,
         since=start,

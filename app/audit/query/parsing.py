@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time
 from typing import Literal
 
-from app.errors import BadRequest
+from app.audit.errors import InvalidDatetime, InvalidLimit, InvalidOrder, UnknownExportFormat
+from app.timestamps import as_utc
 
 Order = Literal["asc", "desc"]
 ExportFormat = Literal["jsonl", "csv"]
@@ -32,15 +33,12 @@ def parse_datetime(value: str | None, name: str) -> datetime | None:
         else:
             parsed = datetime.fromisoformat(value)
     except ValueError:
-        raise BadRequest(
+        raise InvalidDatetime(
             f"`{name}` is not an ISO 8601 date or datetime (e.g. 2026-11-25 or "
             "2026-11-25T08:00:00Z; write an offset's `+` as %2B in a URL).",
-            code="invalid_datetime",
             extra={"parameter": name},
         ) from None
-    if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    return as_utc(parsed).astimezone(UTC)
 
 
 def parse_limit(value: str | None) -> int:
@@ -48,9 +46,7 @@ def parse_limit(value: str | None) -> int:
     if value is None:
         return DEFAULT_LIMIT
     if not value.isdigit() or not 1 <= int(value) <= MAX_LIMIT:
-        raise BadRequest(
-            f"`limit` must be a whole number from 1 to {MAX_LIMIT}.", code="invalid_limit"
-        )
+        raise InvalidLimit(f"`limit` must be a whole number from 1 to {MAX_LIMIT}.")
     return int(value)
 
 
@@ -62,7 +58,7 @@ def parse_order(value: str | None, default: Order = "desc") -> Order:
         return "asc"
     if value == "desc":
         return "desc"
-    raise BadRequest("`order` must be `asc` or `desc`.", code="invalid_order")
+    raise InvalidOrder("`order` must be `asc` or `desc`.")
 
 
 def parse_export_format(value: str | None) -> ExportFormat:
@@ -71,4 +67,4 @@ def parse_export_format(value: str | None) -> ExportFormat:
         return "jsonl"
     if value == "csv":
         return "csv"
-    raise BadRequest("`format` must be `jsonl` or `csv`.", code="unknown_export_format")
+    raise UnknownExportFormat("`format` must be `jsonl` or `csv`.")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 from app.audit.models import AuditEvent
@@ -14,13 +13,8 @@ EVENTS = AuditEvent.__table__
 COLUMNS: tuple[str, ...] = (*EVENT_COLUMNS, "leaf_index")
 
 
-def _utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
 def _event_dict(row: Mapping[str, Any]) -> dict[str, Any]:
     out = {name: row[name] for name in COLUMNS}
-    out["ts"] = _utc(out["ts"])
     out["fields"] = list(out["fields"] or [])
     out["details"] = dict(out["details"] or {})
     return out
