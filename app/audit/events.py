@@ -1,9 +1,9 @@
 """What the rest of the hub hands to the access log: one call, ``audit.append(event)``.
 
-The data path, filings, consent and admin actions build an :class:`AuditEntry` and call
-``request.app.state.audit.append(entry)`` (an :class:`AuditSink`). The call returns only once
-the event is durable; if it cannot be made durable it raises ``AuditUnavailable`` and the
-caller must not release data. The entry carries the subject's citizen ID in clear only in
+The data path, filings, consent and admin actions build an :class:`AuditEntry` from the
+request's actor and append it with ``app.actor.record(hub.audit, actor, kind, ...)`` (the
+hub's :class:`AuditSink`). The call returns only once the event is durable; if it cannot be
+made durable it raises ``AuditUnavailable`` and the caller must not release data. The entry carries the subject's citizen ID in clear only in
 memory: the log stores its keyed HMAC and a masked hint, never the ID, and never field values.
 """
 

@@ -33,7 +33,7 @@ MAX_BIGINT = 2**63 - 1  # event ids are BIGINT
 @router.get(
     "/events/{event_id}/proof",
     summary="Inclusion proof of an event",
-    responses=problem_responses(401, 403, 404, 409),
+    responses=problem_responses(400, 401, 403, 404, 409),
 )
 async def event_proof(
     event_id: Annotated[int, Path(ge=1, le=MAX_BIGINT, description="The event's id (seq).")],
@@ -82,7 +82,9 @@ async def event_proof(
 
 
 @router.get(
-    "/verify", summary="Verify the stored access log", responses=problem_responses(401, 403)
+    "/verify",
+    summary="Verify the stored access log",
+    responses=problem_responses(400, 401, 403),
 )
 async def verify_log(
     hub: HubDep,

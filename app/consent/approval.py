@@ -21,13 +21,14 @@ from app.consent.errors import ConsentApprovalInvalid
 from app.consent.schemas import ConsentCreate
 from app.errors import Unauthenticated
 from app.security.citizen import CitizenTokenVerifier
+from app.timestamps import as_utc
 
 APPROVAL_CLAIM = "consent_sha256"
 
 
 def rfc3339_utc(moment: datetime) -> str:
     """``YYYY-MM-DDTHH:MM:SS[.ffffff]Z`` in UTC; a moment without a zone is UTC."""
-    utc = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    utc = as_utc(moment).astimezone(UTC)
     text = utc.strftime("%Y-%m-%dT%H:%M:%S")
     if utc.microsecond:
         text += f".{utc.microsecond:06d}"

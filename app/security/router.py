@@ -11,6 +11,7 @@ from app.errors import problem_responses
 from app.hub import HubDep
 from app.routing import HubRoute
 from app.security import service
+from app.security.deps import AdminClient
 from app.security.models import AccessRight, ApiClient, ApiKey
 from app.security.roles import Role
 from app.security.schemas import (
@@ -73,7 +74,7 @@ def _rights_out(client_id: str, rows: list[AccessRight]) -> AccessRightsOut:
     "",
     summary="Create an API client",
     status_code=status.HTTP_201_CREATED,
-    responses=problem_responses(401, 403, 409, 422),
+    responses=problem_responses(400, 401, 403, 409, 422),
 )
 async def create_client(
     body: ClientCreate, hub: HubDep, admin: AdminActor, session: SessionDep
@@ -93,7 +94,7 @@ async def create_client(
 
 
 @router.get("", summary="List API clients", responses=problem_responses(401, 403))
-async def list_clients(admin: AdminActor, session: SessionDep) -> list[ClientOut]:
+async def list_clients(admin: AdminClient, session: SessionDep) -> list[ClientOut]:
     """Every client with its roles, keys (prefixes and usage only, never the keys) and
     procedure grants."""
     return [
@@ -103,7 +104,7 @@ async def list_clients(admin: AdminActor, session: SessionDep) -> list[ClientOut
 
 
 @router.get("/{client_id}", summary="Get an API client", responses=problem_responses(401, 403, 404))
-async def get_client(client_id: str, admin: AdminActor, session: SessionDep) -> ClientOut:
+async def get_client(client_id: str, admin: AdminClient, session: SessionDep) -> ClientOut:
     """One client with its keys and the procedures it may file (its procedure grants)."""
     client = await service.get_client(session, client_id)
     return _client_out(
@@ -117,7 +118,7 @@ async def get_client(client_id: str, admin: AdminActor, session: SessionDep) -> 
     "/{client_id}/keys",
     summary="Issue another API key",
     status_code=status.HTTP_201_CREATED,
-    responses=problem_responses(401, 403, 404),
+    responses=problem_responses(400, 401, 403, 404),
 )
 async def issue_key(
     client_id: str, hub: HubDep, admin: AdminActor, session: SessionDep
@@ -136,7 +137,7 @@ async def issue_key(
 @router.post(
     "/{client_id}/keys/{key_id}/revoke",
     summary="Revoke an API key",
-    responses=problem_responses(401, 403, 404),
+    responses=problem_responses(400, 401, 403, 404),
 )
 async def revoke_key(
     client_id: str, key_id: str, hub: HubDep, admin: AdminActor, session: SessionDep
@@ -156,7 +157,7 @@ async def revoke_key(
 @router.put(
     "/{client_id}/access-rights",
     summary="Replace a client's access rights",
-    responses=problem_responses(401, 403, 404, 422),
+    responses=problem_responses(400, 401, 403, 404, 422),
 )
 async def put_access_rights(
     client_id: str,
@@ -191,7 +192,7 @@ async def put_access_rights(
     responses=problem_responses(401, 403, 404),
 )
 async def get_access_rights(
-    client_id: str, admin: AdminActor, session: SessionDep
+    client_id: str, admin: AdminClient, session: SessionDep
 ) -> AccessRightsOut:
     """The client's current access list."""
     await service.get_client(session, client_id)
@@ -236,7 +237,7 @@ async def put_procedure_grants(
     responses=problem_responses(401, 403, 404),
 )
 async def get_procedure_grants(
-    client_id: str, admin: AdminActor, session: SessionDep
+    client_id: str, admin: AdminClient, session: SessionDep
 ) -> ProcedureGrantsOut:
     """The procedures the client may file."""
     await service.get_client(session, client_id)

@@ -38,6 +38,7 @@ from app.audit.verify import Report, export_lines, verify_database, verify_jsonl
 from app.cli import cli
 from app.config import Settings
 from app.main import create_app
+from tests.helpers.audit_log import sealing_on_demand
 from tests.helpers.clients import MakeClient
 
 BATCH = 10
@@ -46,13 +47,7 @@ BATCH = 10
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
     """Seals of 10 events, made when the test asks (no background sealer)."""
-    return Settings(
-        database_url=database_url,
-        data_dir=tmp_path / "data",
-        auth_cache_seconds=0.0,
-        audit_sealer=False,
-        audit_seal_max_events=BATCH,
-    )
+    return sealing_on_demand(database_url, tmp_path, batch=BATCH)
 
 
 def _entry(i: int) -> AuditEntry:

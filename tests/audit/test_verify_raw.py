@@ -25,6 +25,7 @@ from app.audit.verify import jsonl as jsonl_module
 from app.audit.verify import raw as raw_module
 from app.config import Settings
 from tests.audit.test_sealer_verify import TAMPERING, _append_and_seal, _edit
+from tests.helpers.audit_log import sealing_on_demand
 
 BATCH = 10
 
@@ -32,13 +33,7 @@ BATCH = 10
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
     """Seals of 10 events, made when the test asks (no background sealer)."""
-    return Settings(
-        database_url=database_url,
-        data_dir=tmp_path / "data",
-        auth_cache_seconds=0.0,
-        audit_sealer=False,
-        audit_seal_max_events=BATCH,
-    )
+    return sealing_on_demand(database_url, tmp_path, batch=BATCH)
 
 
 async def _keys(app: FastAPI) -> dict[str, Any]:
