@@ -6,9 +6,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
 
-from app.errors import problem_responses
+from app.actor import Actor
+from app.errors import problem_responses, request_id_of
 from app.exchange.schemas import PullOut
 from app.exchange.service import SUBJECT_PATTERN, PullContext, pull_record
+from app.hub import hub_of
 from app.openapi import PRINTABLE_HEADER_PATTERN
 from app.responses import FastJSONResponse
 from app.routing import HubRoute
@@ -28,7 +30,8 @@ def _fields(value: str | None) -> list[str] | None:
 # The headers are read from the request rather than declared as parameters: FastAPI checks
 # every declared parameter's annotation again on each request, which cost this hot route
 # more than the rest of its framework work. They are documented here instead, exactly as
-# FastAPI would describe them.
+# FastAPI would describe them. For the same reason the hub is taken from the app rather than
+# through HubDep, a sync dependency that FastAPI would run in its thread pool.
 _HEADERS: list[dict[str, Any]] = [
     {
         "name": name,
@@ -93,15 +96,15 @@ async def pull(
     (503), `source_timeout` (504)."""
     headers = request.headers
     case_id = headers.get("x-case-id")
-    ctx = PullContext(
-        principal=consumer,
-        officer_id=(headers.get("x-user-id") or "").strip(),
-        purpose=(headers.get("x-purpose") or "").strip(),
-        case_id=case_id.strip() if case_id else None,
-        request_id=getattr(request.state, "request_id", None),
+    # As sent, unchecked: pull_record refuses a missing or unusable header itself, so that
+    # the refusal is audited like any other.
+    actor = Actor(
+        consumer,
+        (headers.get("x-user-id") or "").strip() or None,
+        case_id.strip() if case_id else None,
+        request_id_of(request),
     )
+    ctx = PullContext(actor, (headers.get("x-purpose") or "").strip())
     # No session of the route's own: the pull opens one only if the basis is a consent.
-    pulled = await pull_record(
-        request.app.state, None, ctx, record_type, subject_id, _fields(fields)
-    )
+    pulled = await pull_record(hub_of(request.app), ctx, record_type, subject_id, _fields(fields))
     return FastJSONResponse(pulled.as_response())

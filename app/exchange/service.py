@@ -5,6 +5,10 @@ route's dependency): the access right (or a filing's procedure grant), the basis
 connector fetch (which maps and validates), the cut to the allowed fields, and the audit
 event. The event is appended in exactly one place, :func:`_append_event`, once per pull,
 allowed or refused, before the function returns or raises.
+
+A filing's pull first asks the hub's own stored records (an earlier filing's approved
+result, :mod:`app.exchange.stored`); one found stands in for the connector's answer, under
+the same basis decision, and its event is a ``filing.prefill`` naming the filing reused.
 """
 
 from __future__ import annotations
@@ -13,11 +17,9 @@ import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-from starlette.datastructures import State as HubState
-
+from app.actor import Actor
 from app.audit.events import AuditEntry, EventKind, Outcome
 from app.audit.serialize import request_hash, response_hash
 from app.consent.basis import Basis, decide_basis
@@ -31,12 +33,16 @@ from app.exchange.errors import (
     UnknownField,
     UnknownRecordType,
 )
+from app.exchange.stored import StoredRecord, StoredRecords
 from app.headers import is_header_value
-from app.security.caches import AccessGrant, AccessRightsCache
-from app.security.roles import ClientPrincipal
+from app.security.caches import AccessGrant
 from app.security.schemas import PURPOSE_PATTERN
-from app.sources.runtime import ConnectorRegistry, Fetched
+from app.timestamps import utcnow
 from dictionary import RecordType
+
+if TYPE_CHECKING:
+    from app.hub import Hub
+    from app.sources.runtime import Fetched
 
 _PURPOSE = re.compile(PURPOSE_PATTERN)
 SUBJECT_PATTERN = r"^[A-Za-z0-9._-]{1,64}$"
@@ -45,35 +51,46 @@ _SUBJECT = re.compile(SUBJECT_PATTERN)
 
 @dataclass(frozen=True, slots=True)
 class PullContext:
-    """Who pulls and why: the client, the officer (X-User-Id), the purpose (X-Purpose)."""
+    """Who pulls and why: the actor (client, officer, case, request) and the purpose
+    (X-Purpose); a filing's pull also names the filing and its procedure.
 
-    principal: ClientPrincipal
-    officer_id: str
+    The actor of ``GET /v1/records`` is built from the raw headers, unchecked: ``pull_record``
+    checks the officer, the case and the purpose itself, so that a refusal is audited."""
+
+    actor: Actor
     purpose: str
-    case_id: str | None
-    request_id: str | None
     filing_id: str | None = None
     procedure: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class ProcedureGrant:
-    """A filing's dossier component: it replaces the client's access right for the pull."""
+    """A filing's dossier component: it replaces the client's access right for the pull.
+
+    ``stored``, when given, is asked before the connector (an earlier filing's result);
+    ``component`` names the dossier component in the event of such a reuse."""
 
     procedure: str
     fields: list[str]
     legal_basis: str | None
+    component: str | None = None
+    stored: StoredRecords | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Provenance:
+    """Where a record came from. A stored record (no connector) names the filing whose
+    approval produced it and that filing's procedure."""
+
     source_system: str
-    connector_id: str
+    connector_id: str | None
     source_reference: str | None
     retrieved_at: datetime
     last_updated: datetime | None
     dictionary_version: str
     verified: bool = True
+    from_filing: str | None = None
+    from_procedure: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -122,15 +139,16 @@ class PulledRecord:
 
 
 def _check_context(ctx: PullContext, subject_id: str) -> None:
-    if not ctx.officer_id:
+    officer_id, case_id = ctx.actor.officer_id, ctx.actor.case_id
+    if not officer_id:
         raise MissingUserId("Send X-User-Id: the officer on whose behalf the pull is made.")
-    if not is_header_value(ctx.officer_id):
+    if not is_header_value(officer_id):
         raise InvalidHeader("X-User-Id must be 1 to 200 printable ASCII characters.")
     if not ctx.purpose:
         raise MissingPurpose("Send X-Purpose: the purpose or procedure code of the pull.")
     if not _PURPOSE.match(ctx.purpose):
         raise InvalidHeader(f"X-Purpose {ctx.purpose!r} is not a purpose code (a lower-case slug).")
-    if ctx.case_id is not None and not is_header_value(ctx.case_id):
+    if case_id is not None and not is_header_value(case_id):
         raise InvalidHeader("X-Case-Id must be 1 to 200 printable ASCII characters.")
     if not _SUBJECT.match(subject_id):
         raise InvalidSubject("The subject id must be 1 to 64 letters, digits, '.', '_' or '-'.")
@@ -206,8 +224,7 @@ def _cut(record: dict[str, Any], fields: Sequence[str]) -> dict[str, Any]:
 
 
 async def pull_record(
-    state: HubState,
-    session: AsyncSession | None,
+    hub: Hub,
     ctx: PullContext,
     record_type: str,
     subject_id: str,
@@ -217,51 +234,48 @@ async def pull_record(
     """Pull ``record_type`` about ``subject_id`` for ``ctx``; see the module docstring.
 
     Without ``grant`` the client's access rights decide the fields and the legal basis;
-    with one (a filing), the procedure's component does. Without ``session`` the pull opens
-    a short one if, and only if, the basis is a consent (a legal basis needs no database).
+    with one (a filing), the procedure's component does. The pull opens a short database
+    session of its own if, and only if, the basis is a consent (a legal basis needs none).
     """
-    entry = AuditEntry(
-        kind=EventKind.DATA_PULL,
-        outcome=Outcome.DENIED,
-        client_id=ctx.principal.client_id,
-        agency=ctx.principal.agency,
-        officer_id=ctx.officer_id or None,
-        case_id=ctx.case_id,
+    actor = ctx.actor
+    entry = actor.entry(
+        EventKind.DATA_PULL,
+        Outcome.DENIED,
+        officer_id=actor.officer_id or None,
         subject_id=subject_id,
         record_type=record_type,
         fields=list(fields or []),
         purpose=ctx.purpose or None,
         procedure=ctx.procedure or (grant.procedure if grant else None),
         filing_id=ctx.filing_id,
-        request_id=ctx.request_id,
         request_hash=request_hash(
             {
                 "record_type": record_type,
                 "subject_id": subject_id,
                 "fields": fields,
                 "purpose": ctx.purpose,
-                "officer_id": ctx.officer_id,
-                "case_id": ctx.case_id,
+                "officer_id": actor.officer_id or "",
+                "case_id": actor.case_id,
             }
         ),
     )
     try:
-        pulled = await _pull(state, session, ctx, entry, record_type, subject_id, fields, grant)
+        pulled = await _pull(hub, ctx, entry, record_type, subject_id, fields, grant)
     except HubError as exc:
         entry.outcome = Outcome.ERROR if exc.status >= 500 else Outcome.DENIED
         entry.error_code = exc.code
-        _keep_only_named(state, entry, subject_id, malformed=isinstance(exc, _MALFORMED))
-        await _append_event(state, entry)
+        _keep_only_named(hub, entry, subject_id, malformed=isinstance(exc, _MALFORMED))
+        await _append_event(hub, entry)
         raise
     except Exception:
         entry.outcome = Outcome.ERROR
         entry.error_code = "internal_error"
-        _keep_only_named(state, entry, subject_id, malformed=False)
-        await _append_event(state, entry)
+        _keep_only_named(hub, entry, subject_id, malformed=False)
+        await _append_event(hub, entry)
         raise
     entry.outcome = Outcome.ALLOWED
     entry.response_hash = response_hash(pulled.records)
-    await _append_event(state, entry)
+    await _append_event(hub, entry)
     return pulled
 
 
@@ -276,15 +290,13 @@ _MALFORMED = (
 )
 
 
-def _keep_only_named(
-    state: HubState, entry: AuditEntry, subject_id: str, *, malformed: bool
-) -> None:
+def _keep_only_named(hub: Hub, entry: AuditEntry, subject_id: str, *, malformed: bool) -> None:
     """Before a refused pull is logged: keep only what the dictionary names and what passed
     its check. A record-type segment, a field name, a subject or a header that is anything
     else may be a citizen ID typed in the wrong place; the log is sealed forever, so it keeps
     no such text, only how many names it left out. A pull that succeeds needs none of this:
     its record type and fields were all found in the dictionary."""
-    record_type = state.dictionary.record_types.get(entry.record_type or "")
+    record_type = hub.dictionary.record_types.get(entry.record_type or "")
     known = frozenset(_record_fields(record_type)) if record_type is not None else frozenset()
     named = [name for name in entry.fields if name in known]
     left_out: dict[str, Any] = {}
@@ -312,14 +324,22 @@ def _keep_only_named(
         entry.outcome = Outcome.INVALID_REQUEST
 
 
-async def _append_event(state: HubState, entry: AuditEntry) -> None:
+async def _append_event(hub: Hub, entry: AuditEntry) -> None:
     """The one seam where the data path writes the access log."""
-    await state.audit.append(entry)
+    await hub.audit.append(entry)
+
+
+async def _decide_basis(hub: Hub, legal_basis: str | None, **question: Any) -> Basis:
+    if legal_basis:
+        # A legal basis needs no database: decide_basis returns it without reading one.
+        return Basis(kind="legal", reference=legal_basis)
+    # A consent is read from the database on every pull, never cached.
+    async with hub.sessionmaker() as session:
+        return await decide_basis(session, legal_basis=None, **question)
 
 
 async def _pull(
-    state: HubState,
-    session: AsyncSession | None,
+    hub: Hub,
     ctx: PullContext,
     entry: AuditEntry,
     record_type_name: str,
@@ -328,41 +348,52 @@ async def _pull(
     grant: ProcedureGrant | None,
 ) -> PulledRecord:
     _check_context(ctx, subject_id)
-    record_type = state.dictionary.record_types.get(record_type_name)
+    record_type = hub.dictionary.record_types.get(record_type_name)
     if record_type is None:
         raise UnknownRecordType(f"The dictionary has no record type {record_type_name!r}.")
+    client_id = ctx.actor.client.client_id
+    stored: StoredRecord | None = None
     if grant is None:
-        cache: AccessRightsCache = state.access_rights
-        grants = await cache.grants(state.sessionmaker, ctx.principal.client_id)
+        grants = await hub.access_rights.grants(hub.sessionmaker, client_id)
         allowed, legal_basis = _decide_fields(record_type, fields, ctx.purpose, grants)
     else:
         allowed = _procedure_fields(record_type, fields, grant)
         legal_basis = grant.legal_basis
+        if grant.stored is not None:
+            stored = await grant.stored.find(record_type.name, subject_id)
+        if stored is not None:
+            entry.kind = EventKind.FILING_PREFILL
+            entry.details = {"reused_from_filing": stored.filing_id, "component": grant.component}
     entry.fields = list(allowed)
-    question: dict[str, Any] = {
-        "client_id": ctx.principal.client_id,
-        "subject_id": subject_id,
-        "record_type": record_type.name,
-        "fields": allowed,
-        "purpose": ctx.purpose,
-        "legal_basis": legal_basis,
-        "audit": state.audit,
-    }
-    if session is None and not legal_basis:
-        # A consent is read from the database on every pull, never cached.
-        async with state.sessionmaker() as own:
-            basis = await decide_basis(own, **question)
-    else:
-        # decide_basis reads the session only for a consent; a legal basis never touches it.
-        basis = await decide_basis(cast(AsyncSession, session), **question)
+    basis = await _decide_basis(
+        hub,
+        legal_basis,
+        client_id=client_id,
+        subject_id=subject_id,
+        record_type=record_type.name,
+        fields=allowed,
+        purpose=ctx.purpose,
+        audit=hub.audit,
+    )
     entry.basis = basis.as_audit()
-    registry: ConnectorRegistry = state.connectors
-    fetched: Fetched = await registry.fetch(record_type.name, subject_id)
+    if stored is not None:
+        return _from_stored(record_type, subject_id, allowed, basis, stored)
+    fetched = await hub.connectors.fetch(record_type.name, subject_id)
     entry.details = {
         "connector_id": fetched.connector_id,
         "records": len(fetched.records),
         "dictionary_version": fetched.dictionary_version,
     }
+    return _from_source(record_type, subject_id, allowed, basis, fetched)
+
+
+def _from_source(
+    record_type: RecordType,
+    subject_id: str,
+    allowed: list[str],
+    basis: Basis,
+    fetched: Fetched,
+) -> PulledRecord:
     provenances = [
         Provenance(
             source_system=fetched.system,
@@ -395,4 +426,34 @@ async def _pull(
         provenance=first,
         per_subject=record_type.per_subject,
         provenances=provenances,
+    )
+
+
+def _from_stored(
+    record_type: RecordType,
+    subject_id: str,
+    allowed: list[str],
+    basis: Basis,
+    stored: StoredRecord,
+) -> PulledRecord:
+    """The hub's own record as the answer: ``hub`` is its source system."""
+    provenance = Provenance(
+        source_system="hub",
+        connector_id=None,
+        source_reference=f"filing/{stored.filing_id}",
+        retrieved_at=utcnow(),
+        last_updated=stored.created_at,
+        dictionary_version=stored.dictionary_version,
+        from_filing=stored.filing_id,
+        from_procedure=stored.procedure,
+    )
+    return PulledRecord(
+        record_type=record_type.name,
+        subject_id=subject_id,
+        records=[_cut(stored.record, allowed)],
+        fields=allowed,
+        basis=basis,
+        provenance=provenance,
+        per_subject=record_type.per_subject,
+        provenances=[provenance],
     )

@@ -5,8 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from app.deps import DictionaryDep, SessionDep
-from app.filings import flows, service
+from app.filings import service
 from app.filings.schemas import CorrectionOut, FilingSummary
+from app.filings.views import correction_out, summary_out
 from app.routing import HubRoute
 from app.security.deps import CitizenDep
 
@@ -20,16 +21,11 @@ async def my_filings(
     """Filings where the citizen is the applicant or the person the filing is for, newest
     first, with their status and declare-once counts (no dossier values)."""
     filings = await service.filings_of_citizen(session, citizen.citizen_id)
-    return [
-        FilingSummary.model_validate(
-            flows.summary_view(service.procedure_of(dictionary, f.procedure), f)
-        )
-        for f in filings
-    ]
+    return [summary_out(service.procedure_of(dictionary, f.procedure), f) for f in filings]
 
 
 @router.get("/corrections", summary="My correction requests")
 async def my_corrections(citizen: CitizenDep, session: SessionDep) -> list[CorrectionOut]:
     """The correction requests filed in the citizen's filings, with their status."""
     corrections = await service.corrections_of_citizen(session, citizen.citizen_id)
-    return [CorrectionOut.model_validate(flows.correction_view(c)) for c in corrections]
+    return [correction_out(c) for c in corrections]

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.errors import Conflict, NotFound, Unprocessable
-from app.filings.errors import FieldNotStateHeld
-from app.filings.models import CorrectionRequest, Filing
-from app.filings.reading import procedure_of
+from app.actor import Actor
+from app.errors import Unprocessable
+from app.filings.errors import CorrectionNotFound, FieldNotStateHeld, IllegalCorrectionTransition
+from app.filings.events import filing_changed
+from app.filings.models import CorrectionRequest
+from app.filings.reading import LoadedFiling
+from app.filings.schemas import CorrectionCreate, CorrectionOut
 from app.filings.values import json_ready, pointer, split_pointer, value_at
+from app.filings.views import correction_out
+from app.hub import Hub
 from app.timestamps import utcnow
-from dictionary import Dictionary
 from dictionary.procedures import StateComponent
 
 # The agency that owns each national system: where a correction request goes.
@@ -28,15 +31,14 @@ OWNER_AGENCIES = {
 
 async def request_correction(
     session: AsyncSession,
-    dictionary: Dictionary,
-    filing: Filing,
-    *,
-    field: str,
-    claimed_value: Any,
-    note: str | None,
-) -> CorrectionRequest:
+    hub: Hub,
+    actor: Actor,
+    current: LoadedFiling,
+    dispute: CorrectionCreate,
+) -> CorrectionOut:
     """A dispute of a state-held value, addressed to the agency that owns it."""
-    procedure = procedure_of(dictionary, filing.procedure)
+    filing, procedure = current.filing, current.procedure
+    field, claimed_value = dispute.field, dispute.claimed_value
     parts = split_pointer(field)
     component = procedure.component(parts[0]) if parts else None
     path = pointer(*parts) if parts else field
@@ -53,7 +55,7 @@ async def request_correction(
                 }
             ],
         )
-    validator = dictionary.dossier_validator(procedure.code)
+    validator = hub.dictionary.dossier_validator(procedure.code)
     issues = validator.validate_component(parts[0], {parts[1]: claimed_value}, partial=True)
     if issues:
         raise Unprocessable(
@@ -74,29 +76,52 @@ async def request_correction(
         owner_agency=OWNER_AGENCIES.get(system, system),
         source_reference=origin.get("source_reference"),
         values=json_ready({"current": value_at(filing.dossier, path), "claimed": claimed_value}),
-        note=note,
+        note=dispute.note,
         status="open",
         created_at=now,
         updated_at=now,
     )
+    await filing_changed(
+        hub.audit,
+        actor,
+        filing,
+        "correction_requested",
+        fields=[correction.field],
+        details={"correction_id": correction.id, "owner_system": correction.owner_system},
+    )
     session.add(correction)
-    await session.commit()
-    return correction
+    await session.flush()
+    return correction_out(correction)
+
+
+# Where a correction request may go from each status.
+_NEXT = {"open": {"forwarded", "resolved", "rejected"}, "forwarded": {"resolved", "rejected"}}
 
 
 async def set_correction_status(
-    session: AsyncSession, filing: Filing, correction_id: str, status: str
-) -> CorrectionRequest:
+    session: AsyncSession,
+    hub: Hub,
+    actor: Actor,
+    current: LoadedFiling,
+    correction_id: str,
+    status: str,
+) -> CorrectionOut:
     correction = await session.get(CorrectionRequest, correction_id)
-    if correction is None or correction.filing_id != filing.id:
-        raise NotFound(f"No correction {correction_id!r}.", code="correction_not_found")
-    allowed = {"open": {"forwarded", "resolved", "rejected"}, "forwarded": {"resolved", "rejected"}}
-    if status not in allowed.get(correction.status, set()):
-        raise Conflict(
-            f"A {correction.status} correction cannot become {status}.",
-            code="illegal_correction_transition",
+    if correction is None or correction.filing_id != current.filing.id:
+        raise CorrectionNotFound(f"No correction {correction_id!r}.")
+    if status not in _NEXT.get(correction.status, set()):
+        raise IllegalCorrectionTransition(
+            f"A {correction.status} correction cannot become {status}."
         )
+    await filing_changed(
+        hub.audit,
+        actor,
+        current.filing,
+        f"correction_{status}",
+        fields=[correction.field],
+        details={"correction_id": correction.id},
+    )
     correction.status = status
     correction.updated_at = utcnow()
-    await session.commit()
-    return correction
+    await session.flush()
+    return correction_out(correction)

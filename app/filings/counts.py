@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.filings.models import Filing
 from app.filings.states import APPROVED, FROM_STATE, REJECTED, SUBMITTED
 from app.filings.values import split_pointer, value_at
+from app.observability import HubMetrics
 from dictionary.procedures import Procedure
 
 
@@ -54,6 +55,16 @@ def declare_once_counts(procedure: Procedure, filing: Filing) -> DeclareOnceCoun
     typed_components = {split_pointer(p)[0] for p in typed}  # type: ignore[index]
     supplied = sum(1 for c in procedure.components if c.id in typed_components)
     return DeclareOnceCounts(len(prefilled), len(typed), from_state, supplied)
+
+
+def count_submission(metrics: HubMetrics, procedure: Procedure, filing: Filing) -> None:
+    """Add a just-submitted filing's counts to /metrics."""
+    fields = metrics.declare_once_fields
+    components = metrics.declare_once_components
+    fields.labels(procedure.code, "state").inc(filing.fields_prefilled)
+    fields.labels(procedure.code, "applicant").inc(filing.fields_typed)
+    components.labels(procedure.code, "state").inc(filing.components_from_state)
+    components.labels(procedure.code, "applicant").inc(filing.components_supplied)
 
 
 async def declare_once_stats(session: AsyncSession) -> dict[str, Any]:

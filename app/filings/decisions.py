@@ -1,4 +1,8 @@
-"""Submitting a filing and deciding it (approval produces the result record)."""
+"""Submitting a filing and deciding it (approval produces the result record).
+
+Each records its ``filing.changed`` event before it writes; the conditional UPDATE keeps
+two racing requests from both moving the filing, and on PostgreSQL the row lock taken first
+makes the later one wait and find the filing already moved (no event of its own)."""
 
 from __future__ import annotations
 
@@ -9,7 +13,8 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.filings.counts import declare_once_counts
+from app.actor import Actor
+from app.filings.counts import count_submission, declare_once_counts
 from app.filings.errors import (
     ConfirmationRequired,
     DossierInvalid,
@@ -17,10 +22,14 @@ from app.filings.errors import (
     IllegalFilingTransition,
     ResultInvalid,
 )
+from app.filings.events import filing_changed
 from app.filings.models import Filing, FilingResult
-from app.filings.reading import procedure_of
+from app.filings.reading import LoadedFiling
+from app.filings.schemas import FilingDecision, FilingOut
 from app.filings.states import APPROVED, PREFILLED, REJECTED, SUBMITTED, require_transition
 from app.filings.values import json_ready, value_at
+from app.filings.views import filing_out
+from app.hub import Hub
 from app.timestamps import utcnow
 from dictionary import Dictionary
 from dictionary.procedures import Procedure
@@ -28,37 +37,64 @@ from dictionary.procedures import Procedure
 
 async def submit(
     session: AsyncSession,
-    dictionary: Dictionary,
-    filing: Filing,
+    hub: Hub,
+    actor: Actor,
+    current: LoadedFiling,
     *,
     confirm: bool,
     idempotency_key: str | None,
     request_hash: str,
-) -> tuple[Filing, bool]:
-    """Submit the filing; returns (filing, changed). A repeat returns the submitted filing."""
+) -> FilingOut:
+    """Submit the filing; a repeat returns the submitted filing. A submission is counted in
+    the declare-once metrics."""
+    if await _submit(
+        session,
+        hub,
+        actor,
+        current,
+        confirm=confirm,
+        idempotency_key=idempotency_key,
+        request_hash=request_hash,
+    ):
+        count_submission(hub.metrics, current.procedure, current.filing)
+    return await filing_out(session, current)
+
+
+async def _submit(
+    session: AsyncSession,
+    hub: Hub,
+    actor: Actor,
+    current: LoadedFiling,
+    *,
+    confirm: bool,
+    idempotency_key: str | None,
+    request_hash: str,
+) -> bool:
+    """Whether this request submitted the filing (False for a repeat)."""
+    filing, procedure = current.filing, current.procedure
+    await session.refresh(filing, with_for_update=True)
     if idempotency_key is not None and filing.submit_key == idempotency_key:
         if filing.submit_hash != request_hash:
             raise IdempotencyKeyReused(
                 "This Idempotency-Key was used with another request body.",
                 extra={"idempotency_key": idempotency_key},
             )
-        return filing, False
+        return False
     if filing.status in (SUBMITTED, APPROVED, REJECTED):
-        return filing, False
+        return False
     if not confirm:
         raise ConfirmationRequired(
             'The applicant must confirm the previewed dossier: send {"confirm": true}.'
         )
     require_transition(filing, SUBMITTED)
-    procedure = procedure_of(dictionary, filing.procedure)
-    issues = dictionary.dossier_validator(procedure.code).validate(filing.dossier)
+    issues = hub.dictionary.dossier_validator(procedure.code).validate(filing.dossier)
     if issues:
         raise DossierInvalid(
             f"The dossier has {len(issues)} problem(s).", errors=[i.as_dict() for i in issues]
         )
     counts = declare_once_counts(procedure, filing)
+    await filing_changed(hub.audit, actor, filing, "submitted", status=SUBMITTED)
     now = utcnow()
-    # One conditional UPDATE: of two racing submits, only one moves the filing.
     result = await session.execute(
         update(Filing)
         .where(Filing.id == filing.id, Filing.status == PREFILLED)
@@ -75,18 +111,16 @@ async def submit(
         )
         .execution_options(synchronize_session=False)
     )
-    await session.commit()
     changed = getattr(result, "rowcount", 0) == 1
-    refreshed = await session.get(Filing, filing.id, populate_existing=True)
-    assert refreshed is not None
+    await session.refresh(filing)
     if (
         not changed
         and idempotency_key is not None
-        and refreshed.submit_key == idempotency_key
-        and refreshed.submit_hash != request_hash
+        and filing.submit_key == idempotency_key
+        and filing.submit_hash != request_hash
     ):
         raise IdempotencyKeyReused("This Idempotency-Key was used with another request body.")
-    return refreshed, changed
+    return changed
 
 
 def build_result(
@@ -123,19 +157,19 @@ def build_result(
 
 async def decide(
     session: AsyncSession,
-    dictionary: Dictionary,
-    filing: Filing,
-    *,
-    decision: str,
-    reason: str | None,
-    result: Mapping[str, Any] | None,
-) -> FilingResult | None:
-    require_transition(filing, decision)
-    procedure = procedure_of(dictionary, filing.procedure)
+    hub: Hub,
+    actor: Actor,
+    current: LoadedFiling,
+    decision: FilingDecision,
+) -> FilingOut:
+    """Approve or reject a submitted filing; an approval stores the result record."""
+    filing, procedure = current.filing, current.procedure
+    await session.refresh(filing, with_for_update=True)
+    require_transition(filing, decision.decision)
     now = utcnow()
     stored: FilingResult | None = None
-    if decision == APPROVED:
-        record, version, subject = build_result(dictionary, procedure, filing, result)
+    if decision.decision == APPROVED:
+        record, version, subject = build_result(hub.dictionary, procedure, filing, decision.result)
         stored = FilingResult(
             id=str(uuid.uuid4()),
             filing_id=filing.id,
@@ -146,17 +180,29 @@ async def decide(
             record=json_ready(record),
             created_at=now,
         )
+    await filing_changed(
+        hub.audit,
+        actor,
+        filing,
+        decision.decision,
+        status=decision.decision,
+        details={"result_record_type": stored.record_type} if stored is not None else {},
+    )
     moved = await session.execute(
         update(Filing)
         .where(Filing.id == filing.id, Filing.status == SUBMITTED)
-        .values(status=decision, decision_reason=reason, decided_at=now, updated_at=now)
+        .values(
+            status=decision.decision,
+            decision_reason=decision.reason,
+            decided_at=now,
+            updated_at=now,
+        )
         .execution_options(synchronize_session=False)
     )
     if getattr(moved, "rowcount", 0) != 1:
-        await session.rollback()
         raise IllegalFilingTransition("The filing was decided concurrently.")
     if stored is not None:
         session.add(stored)
-    await session.commit()
+        await session.flush()
     await session.refresh(filing)
-    return stored
+    return await filing_out(session, current)

@@ -1,4 +1,4 @@
-"""The dossier: the subject a component is about, and the officer's edits."""
+"""The dossier: the officer's edits."""
 
 from __future__ import annotations
 
@@ -6,30 +6,22 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.actor import Actor
 from app.errors import Unprocessable
 from app.filings.errors import FieldVerifiedLocked
+from app.filings.events import filing_changed
 from app.filings.models import Filing
+from app.filings.reading import LoadedFiling
+from app.filings.schemas import FilingOut
 from app.filings.states import require_editable
 from app.filings.values import pointer, split_pointer
+from app.filings.views import filing_out
+from app.hub import Hub
 from app.timestamps import utcnow
 from dictionary import Dictionary
 from dictionary.procedures import ApplicantComponent, Procedure, StateComponent
-
-
-def subject_of(
-    filing: Filing, component: StateComponent, dossier: Mapping[str, Any] | None = None
-) -> str | None:
-    """The citizen (or tax code) the component is about, if the dossier already names it."""
-    ref = component.subject
-    if ref.role == "applicant":
-        return filing.applicant_id
-    if ref.role == "beneficiary":
-        return filing.subject_id
-    source = ref.reference
-    assert source is not None
-    values = filing.dossier if dossier is None else dossier
-    value = (values.get(source[0]) or {}).get(source[1])
-    return str(value) if value not in (None, "") else None
 
 
 def _component_fields(component: StateComponent | ApplicantComponent) -> list[str]:
@@ -137,3 +129,16 @@ def apply_changes(
     filing.typed_fields = typed
     filing.updated_at = utcnow()
     return touched
+
+
+async def set_fields(
+    session: AsyncSession,
+    hub: Hub,
+    actor: Actor,
+    current: LoadedFiling,
+    changes: Mapping[str, Any],
+) -> FilingOut:
+    """:func:`apply_changes`, its ``fields_set`` event recorded before the change is written."""
+    changed = apply_changes(hub.dictionary, current.procedure, current.filing, changes)
+    await filing_changed(hub.audit, actor, current.filing, "fields_set", fields=changed)
+    return await filing_out(session, current)

@@ -49,3 +49,11 @@ class InvalidCitizenId(Unprocessable):
 
 class FieldNotStateHeld(Unprocessable):
     status, code, title = 422, "field_not_state_held", "Field is not state-held"
+
+
+class CorrectionNotFound(NotFound):
+    code = "correction_not_found"
+
+
+class IllegalCorrectionTransition(Conflict):
+    code = "illegal_correction_transition"

@@ -6,14 +6,17 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.actor import Actor
 from app.filings.errors import InvalidCitizenId
+from app.filings.events import filing_changed
 from app.filings.models import Filing
-from app.filings.reading import require_procedure_grant
+from app.filings.reading import LoadedFiling, procedure_of, require_procedure_grant
+from app.filings.schemas import FilingOpen, FilingOut
 from app.filings.states import DRAFT
-from app.security.roles import ClientPrincipal
+from app.filings.views import filing_out
+from app.hub import Hub
 from app.timestamps import utcnow
 from dictionary.formats import is_citizen_id
-from dictionary.procedures import Procedure
 
 
 def check_citizen_id(value: str, path: str) -> None:
@@ -32,17 +35,15 @@ def check_citizen_id(value: str, path: str) -> None:
 
 
 async def open_filing(
-    session: AsyncSession,
-    procedure: Procedure,
-    *,
-    principal: ClientPrincipal,
-    officer_id: str,
-    case_id: str | None,
-    applicant_id: str,
-    on_behalf_of: str | None,
-) -> Filing:
+    session: AsyncSession, hub: Hub, actor: Actor, opening: FilingOpen
+) -> FilingOut:
+    """A ``draft`` filing of the procedure, for the applicant (on behalf of someone, if
+    named); its ``opened`` event is recorded before the filing is written."""
+    procedure = procedure_of(hub.dictionary, opening.procedure)
+    principal = actor.client
     await require_procedure_grant(session, principal.client_id, procedure.code)
-    check_citizen_id(applicant_id, "/applicant_id")
+    check_citizen_id(opening.applicant_id, "/applicant_id")
+    on_behalf_of = opening.on_behalf_of
     if on_behalf_of is not None:
         check_citizen_id(on_behalf_of, "/on_behalf_of")
     now = utcnow()
@@ -51,10 +52,10 @@ async def open_filing(
         procedure=procedure.code,
         client_id=principal.client_id,
         agency=principal.agency,
-        officer_id=officer_id,
-        case_id=case_id,
-        applicant_id=applicant_id,
-        on_behalf_of=on_behalf_of if on_behalf_of != applicant_id else None,
+        officer_id=actor.officer_id,
+        case_id=actor.case_id,
+        applicant_id=opening.applicant_id,
+        on_behalf_of=on_behalf_of if on_behalf_of != opening.applicant_id else None,
         status=DRAFT,
         dossier={},
         provenance={},
@@ -70,6 +71,7 @@ async def open_filing(
         created_at=now,
         updated_at=now,
     )
+    await filing_changed(hub.audit, actor, filing, "opened")
     session.add(filing)
-    await session.commit()
-    return filing
+    await session.flush()
+    return await filing_out(session, LoadedFiling(filing, procedure))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -40,6 +42,23 @@ async def get_filing(session: AsyncSession, filing_id: str, client_id: str) -> F
         raise FilingNotFound(f"No filing {filing_id!r}.")
     await require_procedure_grant(session, client_id, filing.procedure)
     return filing
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedFiling:
+    """A filing with its procedure, resolved once for the request."""
+
+    filing: Filing
+    procedure: Procedure
+
+
+async def load_filing(
+    session: AsyncSession, dictionary: Dictionary, filing_id: str, client_id: str
+) -> LoadedFiling:
+    """:func:`get_filing` (404 for another client's, 403 once the grant is removed) and the
+    filing's procedure."""
+    filing = await get_filing(session, filing_id, client_id)
+    return LoadedFiling(filing, procedure_of(dictionary, filing.procedure))
 
 
 async def filings_of_citizen(session: AsyncSession, citizen_id: str) -> list[Filing]:

@@ -1,7 +1,9 @@
 """Filings: the state machine, the dossier's edits, submission, decisions and corrections.
 
-The logic only; no FastAPI here. The flow that pulls from the source systems (and that
-crosses into consent, exchange and audit) lives in :mod:`app.filings.flows`.
+The logic only; no FastAPI here. Each service records its own ``filing.changed`` event
+(:mod:`app.filings.events`) and only flushes: the request's session commits. The flow that
+pulls from the source systems (and that crosses into consent, exchange and audit) lives in
+:mod:`app.filings.flows`; the response models are built in :mod:`app.filings.views`.
 
 Each job has its module: the states in :mod:`app.filings.states`, value helpers in
 :mod:`app.filings.values`, the reads in :mod:`app.filings.reading`, opening in
@@ -13,16 +15,23 @@ declare-once counts in :mod:`app.filings.counts`, submission and decision in
 from __future__ import annotations
 
 from app.filings.corrections import OWNER_AGENCIES, request_correction, set_correction_status
-from app.filings.counts import DeclareOnceCounts, declare_once_counts, declare_once_stats
+from app.filings.counts import (
+    DeclareOnceCounts,
+    count_submission,
+    declare_once_counts,
+    declare_once_stats,
+)
 from app.filings.decisions import build_result, decide, submit
-from app.filings.dossier import apply_changes, subject_of
+from app.filings.dossier import apply_changes, set_fields
 from app.filings.errors import (
     ConfirmationRequired,
+    CorrectionNotFound,
     DossierInvalid,
     FieldNotStateHeld,
     FieldVerifiedLocked,
     FilingNotFound,
     IdempotencyKeyReused,
+    IllegalCorrectionTransition,
     IllegalFilingTransition,
     InvalidCitizenId,
     ProcedureNotFound,
@@ -31,11 +40,13 @@ from app.filings.errors import (
 )
 from app.filings.opening import check_citizen_id, open_filing
 from app.filings.reading import (
+    LoadedFiling,
     corrections_of_citizen,
     corrections_of_filing,
     filings_of_citizen,
     find_result,
     get_filing,
+    load_filing,
     procedure_of,
     require_procedure_grant,
     result_of_filing,
@@ -52,8 +63,7 @@ from app.filings.states import (
     require_editable,
     require_transition,
 )
-from app.filings.values import json_ready, pointer, split_pointer
-from app.timestamps import utcnow
+from app.filings.values import json_ready, pointer, split_pointer, subject_of
 
 __all__ = [
     "APPROVED",
@@ -66,14 +76,17 @@ __all__ = [
     "SUBMITTED",
     "TRANSITIONS",
     "ConfirmationRequired",
+    "CorrectionNotFound",
     "DeclareOnceCounts",
     "DossierInvalid",
     "FieldNotStateHeld",
     "FieldVerifiedLocked",
     "FilingNotFound",
     "IdempotencyKeyReused",
+    "IllegalCorrectionTransition",
     "IllegalFilingTransition",
     "InvalidCitizenId",
+    "LoadedFiling",
     "ProcedureNotFound",
     "ProcedureNotGranted",
     "ResultInvalid",
@@ -82,6 +95,7 @@ __all__ = [
     "check_citizen_id",
     "corrections_of_citizen",
     "corrections_of_filing",
+    "count_submission",
     "decide",
     "declare_once_counts",
     "declare_once_stats",
@@ -89,6 +103,7 @@ __all__ = [
     "find_result",
     "get_filing",
     "json_ready",
+    "load_filing",
     "open_filing",
     "pointer",
     "procedure_of",
@@ -98,8 +113,8 @@ __all__ = [
     "require_transition",
     "result_of_filing",
     "set_correction_status",
+    "set_fields",
     "split_pointer",
     "subject_of",
     "submit",
-    "utcnow",
 ]

@@ -1,4 +1,5 @@
-"""Declare-once metrics: aggregated over submitted filings, and counted for Prometheus."""
+"""Declare-once statistics over HTTP: aggregated over submitted filings (auditor). The
+Prometheus counters are counted by the submit service (``counts.count_submission``)."""
 
 from __future__ import annotations
 
@@ -6,24 +7,11 @@ from fastapi import APIRouter
 
 from app.deps import SessionDep
 from app.filings import service
-from app.filings.models import Filing
 from app.filings.schemas import DeclareOnceStats
-from app.observability import HubMetrics
 from app.routing import HubRoute
 from app.security.deps import AuditorClient
-from dictionary.procedures import Procedure
 
 router = APIRouter(prefix="/v1/stats", tags=["statistics"], route_class=HubRoute)
-
-
-def count_submission(metrics: HubMetrics, procedure: Procedure, filing: Filing) -> None:
-    """Add a just-submitted filing's counts to /metrics."""
-    fields = metrics.declare_once_fields
-    components = metrics.declare_once_components
-    fields.labels(procedure.code, "state").inc(filing.fields_prefilled)
-    fields.labels(procedure.code, "applicant").inc(filing.fields_typed)
-    components.labels(procedure.code, "state").inc(filing.components_from_state)
-    components.labels(procedure.code, "applicant").inc(filing.components_supplied)
 
 
 @router.get(
