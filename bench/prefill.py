@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from app import migrate  # noqa: E402
+from app.actor import Actor  # noqa: E402
 from app.config import Settings  # noqa: E402
 from app.consent.approval import APPROVAL_CLAIM, consent_hash  # noqa: E402
 from app.consent.schemas import ConsentCreate  # noqa: E402
@@ -130,22 +131,20 @@ async def run(mocks: MockServers, data_dir: Path) -> None:
             alone: dict[str, list[float]] = {}
             for component_id in COMPONENTS:
                 component = procedure.component(component_id)
-                ctx = PullContext(consumer, "bench", PROCEDURE, None, None, None, PROCEDURE)
+                ctx = PullContext(Actor(consumer, "bench", None, None), PROCEDURE, None, PROCEDURE)
                 grant = ProcedureGrant(PROCEDURE, list(component.fields), "bench")
                 times = []
                 for subject in citizens:
-                    async with app.state.hub.sessionmaker() as session:
-                        started = time.perf_counter()
-                        await pull_record(
-                            app.state,
-                            session,
-                            ctx,
-                            component.record_type,
-                            subject,
-                            list(component.fields),
-                            grant=grant,
-                        )
-                        times.append(time.perf_counter() - started)
+                    started = time.perf_counter()
+                    await pull_record(
+                        app.state.hub,
+                        ctx,
+                        component.record_type,
+                        subject,
+                        list(component.fields),
+                        grant=grant,
+                    )
+                    times.append(time.perf_counter() - started)
                 alone[component.owner_system] = times[1:]  # the first warms the pool
 
             # The whole prefill: the four pulls together.
