@@ -7,7 +7,10 @@ broken version histories) do not stop it: ``Dictionary.lint()`` reports them.
 
 from __future__ import annotations
 
+import hashlib
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -21,6 +24,7 @@ from dictionary.procedures import Procedure
 from dictionary.registry import Dictionary, LoadNote
 
 NATIONAL_PATH = Path(__file__).resolve().parent / "national"
+_FOLDERS = ("elements", "codelists", "records", "procedures")
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -84,11 +88,55 @@ def _read(path: Path, root: Path, problems: list[str]) -> Any:
         return None
 
 
+# Parsing the YAML is most of a load (about 0.6 s for the national content), and a process
+# may load the same content many times (the test suite builds a hub per test). Content read
+# before, byte for byte, is not parsed again: the caller gets a copy sharing its frozen models.
+_LOADED_LIMIT = 8
+_loaded: OrderedDict[tuple[Path, str], Dictionary] = OrderedDict()
+_loaded_lock = threading.Lock()
+
+
 def load_dictionary(path: Path | None = None) -> Dictionary:
-    """Load ``path`` (default: the shipped national content), its procedures included."""
+    """Load ``path`` (default: the shipped national content), its procedures included.
+
+    Each call returns a dictionary of its own (publishing into it changes no other).
+    """
     root = Path(path) if path is not None else NATIONAL_PATH
     if not root.is_dir():
         raise DictionaryLoadError([f"{root}: no such dictionary folder"])
+    key = _content_key(root)
+    if key is None:
+        return _load(root)
+    with _loaded_lock:
+        loaded = _loaded.get(key)
+        if loaded is not None:
+            _loaded.move_to_end(key)
+    if loaded is None:
+        loaded = _load(root)
+        with _loaded_lock:
+            _loaded[key] = loaded
+            while len(_loaded) > _LOADED_LIMIT:
+                _loaded.popitem(last=False)
+    return loaded.copy()
+
+
+def _content_key(root: Path) -> tuple[Path, str] | None:
+    """The folder and a digest of every file the loader reads (None if one is unreadable:
+    the load reports it)."""
+    digest = hashlib.blake2b(digest_size=32)
+    try:
+        for folder in _FOLDERS:
+            for file in _yaml_files(root / folder):
+                content = file.read_bytes()
+                name = str(file.relative_to(root)).encode()
+                digest.update(b"%d:%s%d:" % (len(name), name, len(content)))
+                digest.update(content)
+    except OSError:
+        return None
+    return root.resolve(), digest.hexdigest()
+
+
+def _load(root: Path) -> Dictionary:
     problems: list[str] = []
     notes: list[LoadNote] = []
     elements = _load_elements(root, problems, notes)

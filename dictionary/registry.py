@@ -112,6 +112,18 @@ class Dictionary:
         self.procedures: dict[str, Procedure] = dict(procedures or {})
         self._dossiers: dict[str, DossierValidator] = {}
 
+    def copy(self) -> Dictionary:
+        """The same content, publishing on its own: the models are frozen and shared, the
+        mappings that publishing changes and the compiled validators are not."""
+        return Dictionary(
+            self.elements,
+            self.codelists,
+            self.record_types,
+            source=self.source,
+            notes=self.notes,
+            procedures=self.procedures,
+        )
+
     def __repr__(self) -> str:
         return (
             f"Dictionary({len(self.elements)} elements, {len(self.codelists)} code lists, "
