@@ -15,7 +15,7 @@ import os
 import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from hashlib import sha256
 from pathlib import Path
 from typing import Any
@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.models import AuditKey
 from app.audit.serialize import format_ts
+from app.timestamps import utcnow
 
 ALGORITHM = "Ed25519"
 KEY_DIR = "audit-keys"
@@ -132,7 +133,7 @@ def _new_key_document() -> bytes:
             "key_id": key_id_of(_raw_public(private.public_key())),
             "algorithm": ALGORITHM,
             "private_key": base64.b64encode(seed).decode(),
-            "created_at": format_ts(datetime.now(UTC)),
+            "created_at": format_ts(utcnow()),
         },
         option=orjson.OPT_INDENT_2,
     )
@@ -185,7 +186,7 @@ def rotate_signing_key(data_dir: Path) -> tuple[SigningKey | None, SigningKey]:
     path = key_dir(data_dir) / SIGNING_KEY_FILE
     old = parse_signing_key(path.read_bytes(), str(path)) if path.exists() else None
     if old is not None:
-        remember_public(data_dir, old, retired_at=datetime.now(UTC))
+        remember_public(data_dir, old, retired_at=utcnow())
     _replace(path, _new_key_document())
     new = parse_signing_key(path.read_bytes(), str(path))
     remember_public(data_dir, new)
@@ -239,7 +240,7 @@ async def publish_key(session: AsyncSession, key: SigningKey) -> None:
 async def retire_key(session: AsyncSession, key_id: str) -> None:
     row = await session.get(AuditKey, key_id)
     if row is not None and row.retired_at is None:
-        row.retired_at = datetime.now(UTC)
+        row.retired_at = utcnow()
         await session.commit()
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,7 @@ from app.audit.serialize import (
 )
 from app.audit.verify import archive_anchor_record
 from app.config import Settings
+from app.timestamps import utcnow
 
 ARCHIVE_DIR = "archive"
 
@@ -66,7 +67,7 @@ async def archive_expired(
         if settings.audit_retention_days is None:
             return None
         older_than = timedelta(days=settings.audit_retention_days)
-    cutoff = format_ts((now or datetime.now(UTC)) - older_than)
+    cutoff = format_ts((now or utcnow()) - older_than)
     async with sealer.locked() as conn:
         if conn is None:
             return None
@@ -91,7 +92,7 @@ async def archive_expired(
             "seal_index": last["seal_index"],
             "seal_hash": last["seal_hash"],
             "leaf_end": leaf_end,
-            "signed_at": format_ts(datetime.now(UTC)),
+            "signed_at": format_ts(utcnow()),
             "key_id": key.key_id,
         }
         anchor_signature = key.sign(anchor_body_bytes(anchor))
@@ -140,7 +141,7 @@ async def archive_expired(
                 leaf_end=leaf_end,
                 last_seal_hash=last["seal_hash"],
                 events=events,
-                created_at=datetime.now(UTC),
+                created_at=utcnow(),
                 anchor_signed_at=anchor["signed_at"],
                 anchor_key_id=key.key_id,
                 anchor_signature=anchor_signature,

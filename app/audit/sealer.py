@@ -17,7 +17,7 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from hashlib import sha256
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -45,6 +45,7 @@ from app.audit.serialize import (
 )
 from app.config import Settings
 from app.db import create_engine, create_sessionmaker
+from app.timestamps import utcnow
 
 log = logging.getLogger("hub.audit.sealer")
 
@@ -334,7 +335,7 @@ class Sealer:
                 last_sealed = await conn.scalar(
                     select(AuditSeal.sealed_at).order_by(AuditSeal.seal_index.desc()).limit(1)
                 )
-                at = datetime.now(UTC)
+                at = utcnow()
                 if last_sealed is not None and format_ts(at) < last_sealed:
                     at = datetime.fromisoformat(last_sealed.replace("Z", "+00:00"))
                 await conn.execute(
@@ -391,7 +392,7 @@ class Sealer:
                 ),
                 {"seqs": seqs, "leaves": positions},
             )
-        now = datetime.now(UTC)
+        now = utcnow()
         body = {
             "seal_index": seal_index,
             "leaf_start": leaf_start,

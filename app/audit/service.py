@@ -24,7 +24,7 @@ import secrets
 import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Any, cast
 
 import orjson
@@ -41,6 +41,7 @@ from app.config import Settings
 from app.cursors import CursorCodec
 from app.db import describe_error, is_row_error, tune_sqlite
 from app.security.keyfiles import read_or_create
+from app.timestamps import utcnow
 
 log = logging.getLogger("hub.audit")
 
@@ -248,7 +249,7 @@ class AuditLog:
     def _row(self, entry: AuditEntry) -> dict[str, Any]:
         subject = entry.subject_id
         row: dict[str, Any] = {
-            "ts": datetime.now(UTC),
+            "ts": utcnow(),
             "kind": entry.kind,
             "client_id": entry.client_id,
             "agency": entry.agency,

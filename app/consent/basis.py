@@ -25,45 +25,36 @@ from sqlalchemy import case, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app.audit.events import AuditSink
+from app.consent.errors import (
+    ConsentExhausted,
+    ConsentExpired,
+    ConsentNotActive,
+    ConsentPurposeMismatch,
+    ConsentRefused,
+    ConsentRevoked,
+    ConsentScope,
+    NoBasis,
+)
 from app.consent.models import Consent, ConsentStatus
 from app.consent.service import expire_due, period_key
 from app.errors import Forbidden
 from app.timestamps import as_utc, utcnow
 
-
-class NoBasis(Forbidden):
-    status, code, title = 403, "no_basis", "No legal basis or consent"
-
-
-class ConsentRefused(Forbidden):
-    """A consent of the subject exists but does not allow this pull; ``code`` says why."""
-
-    status, code, title = 403, "consent_refused", "Consent does not allow this pull"
-
-
-class ConsentRevoked(ConsentRefused):
-    code, title = "consent_revoked", "Consent revoked"
-
-
-class ConsentExpired(ConsentRefused):
-    code, title = "consent_expired", "Consent expired"
-
-
-class ConsentExhausted(ConsentRefused):
-    code, title = "consent_exhausted", "Consent use limit reached"
-
-
-class ConsentScope(ConsentRefused):
-    code, title = "consent_scope", "Outside the consent's scope"
-
-
-class ConsentPurposeMismatch(ConsentRefused):
-    code, title = "consent_purpose_mismatch", "Consent given for another purpose"
-
-
-class ConsentNotActive(ConsentRefused):
-    code, title = "consent_not_active", "Consent not active"
-
+__all__ = [
+    "REFUSALS",
+    "Basis",
+    "ConsentCheck",
+    "ConsentExhausted",
+    "ConsentExpired",
+    "ConsentNotActive",
+    "ConsentPurposeMismatch",
+    "ConsentRefused",
+    "ConsentRevoked",
+    "ConsentScope",
+    "NoBasis",
+    "check_consent",
+    "decide_basis",
+]
 
 REFUSALS: dict[str, type[Forbidden]] = {
     cls.code: cls

@@ -29,3 +29,40 @@ class ReceiptUnavailable(Conflict):
     """Only a consent that was once ACTIVE has a receipt."""
 
     code = "receipt_unavailable"
+
+
+# The refusals of a pull's basis (app.consent.basis decides it).
+
+
+class NoBasis(Forbidden):
+    status, code, title = 403, "no_basis", "No legal basis or consent"
+
+
+class ConsentRefused(Forbidden):
+    """A consent of the subject exists but does not allow this pull; ``code`` says why."""
+
+    status, code, title = 403, "consent_refused", "Consent does not allow this pull"
+
+
+class ConsentRevoked(ConsentRefused):
+    code, title = "consent_revoked", "Consent revoked"
+
+
+class ConsentExpired(ConsentRefused):
+    code, title = "consent_expired", "Consent expired"
+
+
+class ConsentExhausted(ConsentRefused):
+    code, title = "consent_exhausted", "Consent use limit reached"
+
+
+class ConsentScope(ConsentRefused):
+    code, title = "consent_scope", "Outside the consent's scope"
+
+
+class ConsentPurposeMismatch(ConsentRefused):
+    code, title = "consent_purpose_mismatch", "Consent given for another purpose"
+
+
+class ConsentNotActive(ConsentRefused):
+    code, title = "consent_not_active", "Consent not active"
