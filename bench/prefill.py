@@ -57,7 +57,7 @@ RECORD_TYPES = {
 
 
 async def _client(app: Any, role: Role, name: str) -> tuple[ClientPrincipal, str]:
-    async with app.state.hub.sessionmaker() as session:
+    async with app.state.hub.sessionmaker.begin() as session:
         created, key, plaintext = await security_service.create_client(
             session, name=name, agency="Bench agency", roles=[role]
         )
@@ -105,7 +105,7 @@ async def run(mocks: MockServers, data_dir: Path) -> None:
         async with httpx.AsyncClient(transport=transport, base_url="http://hub") as http:
             _, integrator_key = await _client(app, Role.integrator, "bench-integrator")
             consumer, consumer_key = await _client(app, Role.consumer, "bench-consumer")
-            async with app.state.hub.sessionmaker() as session:
+            async with app.state.hub.sessionmaker.begin() as session:
                 await security_service.replace_procedure_grants(
                     session, app.state.hub.dictionary, consumer.client_id, [PROCEDURE]
                 )
