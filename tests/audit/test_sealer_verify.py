@@ -5,20 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import httpx
 import orjson
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import FastAPI
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from app.audit.events import AuditEntry, EventKind, Outcome
 from app.audit.keys import (
     SealingKeyError,
     key_document,
@@ -33,12 +29,17 @@ from app.audit.models import AuditArchive, AuditEvent, AuditSeal
 from app.audit.retention import archive_expired
 from app.audit.sealer import Sealer
 from app.audit.serialize import seal_body_bytes
-from app.audit.service import AuditLog
 from app.audit.verify import Report, export_lines, verify_database, verify_jsonl
 from app.cli import cli
 from app.config import Settings
 from app.main import create_app
-from tests.helpers.audit_log import sealing_on_demand
+from tests.helpers.audit_log import (
+    TAMPERING,
+    append_and_seal_pulls,
+    edit_event,
+    sealing_on_demand,
+    signed_pull,
+)
 from tests.helpers.clients import MakeClient
 
 BATCH = 10
@@ -50,52 +51,14 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
     return sealing_on_demand(database_url, tmp_path, batch=BATCH)
 
 
-def _entry(i: int) -> AuditEntry:
-    return AuditEntry(
-        kind=EventKind.DATA_PULL,
-        outcome=Outcome.ALLOWED,
-        client_id="client-1",
-        agency="Sở Tư pháp Hà Nội",
-        officer_id=f"officer-{i}",
-        subject_id=f"0010990{i:05d}",
-        record_type="Person",
-        fields=["hoVaTen"],
-        purpose="birth-registration",
-        request_id=f"req-{i:08d}",
-        details={"n": i},
-    )
-
-
-async def _append_and_seal(app: FastAPI, count: int) -> list[int]:
-    audit: AuditLog = app.state.hub.audit
-    seqs = [await audit.append(_entry(i)) for i in range(count)]
-    assert audit.sealer is not None
-    await audit.sealer.prepare()
-    await audit.sealer.seal_pending()
-    return seqs
-
-
 async def _verify(app: FastAPI) -> Report:
     async with app.state.hub.sessionmaker() as session:
         keys = public_keys_from_document(key_document(await published_keys(session), None))
         return await verify_database(session, keys)
 
 
-async def _seq_at(app: FastAPI, leaf: int) -> int:
-    async with app.state.hub.sessionmaker() as session:
-        seq = await session.scalar(select(AuditEvent.seq).where(AuditEvent.leaf_index == leaf))
-    assert seq is not None
-    return seq
-
-
-async def _sql(app: FastAPI, *statements: str, **params: Any) -> None:
-    async with app.state.hub.engine.begin() as conn:
-        for statement in statements:
-            await conn.execute(text(statement), params)
-
-
 async def test_a_sealed_log_verifies_with_dense_positions_and_chained_seals(app: FastAPI) -> None:
-    seqs = await _append_and_seal(app, 25)
+    seqs = await append_and_seal_pulls(app, 25)
     async with app.state.hub.sessionmaker() as session:
         seals = (await session.scalars(select(AuditSeal).order_by(AuditSeal.seal_index))).all()
         leaves = (
@@ -110,89 +73,9 @@ async def test_a_sealed_log_verifies_with_dense_positions_and_chained_seals(app:
     assert seqs == sorted(seqs)
 
 
-# The event at leaf 14 sits in seal 1 (leaves 10..19). Each tampering names its code, the
-# chain position and, where the event still exists, its sequence number.
-async def _edit(app: FastAPI) -> tuple[str, int | None, int]:
-    seq = await _seq_at(app, 14)
-    await _sql(app, "UPDATE audit_events SET officer_id = 'intruder' WHERE seq = :s", s=seq)
-    return "event_hash_mismatch", seq, 14
-
-
-async def _delete(app: FastAPI) -> tuple[str, int | None, int]:
-    seq = await _seq_at(app, 14)
-    await _sql(app, "DELETE FROM audit_events WHERE seq = :s", s=seq)
-    return "sequence_gap", None, 14
-
-
-async def _insert(app: FastAPI) -> tuple[str, int | None, int]:
-    await _sql(
-        app,
-        "UPDATE audit_events SET leaf_index = -(leaf_index + 2) WHERE leaf_index >= 14",
-        "UPDATE audit_events SET leaf_index = -leaf_index - 1 WHERE leaf_index < 0",
-    )
-    async with app.state.hub.sessionmaker() as session:
-        forged = AuditEvent(
-            ts=datetime.now(UTC),
-            kind=EventKind.DATA_PULL,
-            outcome=Outcome.ALLOWED,
-            fields=["hoVaTen"],
-            details={},
-            leaf_index=14,
-        )
-        session.add(forged)
-        await session.commit()
-        return "event_inserted", forged.seq, 14
-
-
-async def _swap(app: FastAPI) -> tuple[str, int | None, int]:
-    a, b = await _seq_at(app, 14), await _seq_at(app, 15)
-    await _sql(
-        app,
-        "UPDATE audit_events SET leaf_index = -1 WHERE seq = :a",
-        "UPDATE audit_events SET leaf_index = 14 WHERE seq = :b",
-        "UPDATE audit_events SET leaf_index = 15 WHERE seq = :a",
-        a=a,
-        b=b,
-    )
-    return "event_out_of_order", b, 14
-
-
-async def _edit_seal(app: FastAPI) -> tuple[str, int | None, int]:
-    await _sql(app, "UPDATE audit_seals SET root = :r WHERE seal_index = 1", r="ab" * 32)
-    return "seal_edited", await _seq_at(app, 10), 10
-
-
-async def _delete_seal(app: FastAPI) -> tuple[str, int | None, int]:
-    await _sql(app, "DELETE FROM audit_seals WHERE seal_index = 1")
-    return "seal_missing", await _seq_at(app, 10), 10
-
-
-async def _forge_signature(app: FastAPI) -> tuple[str, int | None, int]:
-    async with app.state.hub.sessionmaker() as session:
-        seal = await session.get(AuditSeal, 1)
-        assert seal is not None
-        body = {c: getattr(seal, c) for c in ("seal_index", "leaf_start", "leaf_count")}
-        body |= {c: getattr(seal, c) for c in ("root", "prev_hash", "sealed_at", "key_id")}
-        forged = Ed25519PrivateKey.generate().sign(seal_body_bytes(body))
-        seal.signature = base64.b64encode(forged).decode()
-        await session.commit()
-    return "bad_signature", await _seq_at(app, 10), 10
-
-
-TAMPERING: dict[str, Callable[[FastAPI], Any]] = {
-    "edited event": _edit,
-    "deleted event": _delete,
-    "inserted event": _insert,
-    "swapped events": _swap,
-    "edited seal": _edit_seal,
-    "deleted seal": _delete_seal,
-    "forged signature": _forge_signature,
-}
-
-
 @pytest.mark.parametrize("kind", list(TAMPERING))
 async def test_tampering_is_detected_and_located(app: FastAPI, kind: str) -> None:
-    await _append_and_seal(app, 30)
+    await append_and_seal_pulls(app, 30)
     assert (await _verify(app)).ok
     code, seq, leaf = await TAMPERING[kind](app)
     report = await _verify(app)
@@ -210,10 +93,10 @@ async def test_the_verify_endpoint_names_the_first_bad_event(
     app: FastAPI, client: httpx.AsyncClient, make_api_client: MakeClient
 ) -> None:
     auditor = await make_api_client("auditor")
-    await _append_and_seal(app, 30)
+    await append_and_seal_pulls(app, 30)
     ok = (await client.get("/v1/audit/verify", headers=auditor.headers)).json()
     assert ok["ok"] is True and ok["events_verified"] >= 30
-    _code, seq, _leaf = await _edit(app)
+    _code, seq, _leaf = await edit_event(app)
     bad = (await client.get("/v1/audit/verify", headers=auditor.headers)).json()
     assert bad["ok"] is False
     assert bad["first_problem"]["code"] == "event_hash_mismatch"
@@ -228,7 +111,7 @@ async def test_a_proof_checks_out_with_only_the_public_key(
     app: FastAPI, client: httpx.AsyncClient, make_api_client: MakeClient
 ) -> None:
     auditor = await make_api_client("auditor")
-    seqs = await _append_and_seal(app, 13)
+    seqs = await append_and_seal_pulls(app, 13)
     keys_doc = (await client.get("/v1/audit/public-key")).json()
     keys = public_keys_from_document(keys_doc)
     answer = await client.get(f"/v1/audit/events/{seqs[11]}/proof", headers=auditor.headers)
@@ -246,7 +129,7 @@ async def test_a_proof_checks_out_with_only_the_public_key(
     seal = proof["seal"]
     assert root is not None and root.hex() == seal["root"]
     keys[seal["key_id"]].verify(base64.b64decode(seal["signature"]), seal_body_bytes(seal))
-    pending = await app.state.hub.audit.append(_entry(99))
+    pending = await app.state.hub.audit.append(signed_pull(99))
     later = await client.get(f"/v1/audit/events/{pending}/proof", headers=auditor.headers)
     assert later.status_code == 409 and later.json()["code"] == "not_sealed_yet"
     missing = await client.get("/v1/audit/events/999999/proof", headers=auditor.headers)
@@ -257,7 +140,7 @@ async def test_a_proof_checks_out_with_only_the_public_key(
 async def test_an_exported_file_verifies_offline_and_a_changed_line_is_located(
     app: FastAPI, tmp_path: Path
 ) -> None:
-    await _append_and_seal(app, 30)
+    await append_and_seal_pulls(app, 30)
     export = tmp_path / "log.jsonl"
     async with app.state.hub.sessionmaker() as session:
         with export.open("wb") as handle:
@@ -312,7 +195,7 @@ async def test_a_key_file_that_does_not_match_its_key_id_is_refused(app: FastAPI
 async def test_rotated_keys_stay_published_and_old_seals_still_verify(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
-    await _append_and_seal(app, 12)
+    await append_and_seal_pulls(app, 12)
     settings: Settings = app.state.hub.settings
     old, new = rotate_signing_key(settings.data_dir)
     assert old is not None
@@ -323,7 +206,7 @@ async def test_rotated_keys_stay_published_and_old_seals_still_verify(
     try:
         await sealer.prepare()
         for i in range(5):
-            await app.state.hub.audit.append(_entry(i))
+            await app.state.hub.audit.append(signed_pull(i))
         await sealer.seal_pending()
     finally:
         await sealer.stop()
@@ -345,9 +228,9 @@ async def test_rotated_keys_stay_published_and_old_seals_still_verify(
 async def test_retention_archives_old_batches_and_the_rest_still_verifies(
     app: FastAPI,
 ) -> None:
-    await _append_and_seal(app, 20)
+    await append_and_seal_pulls(app, 20)
     between = datetime.now(UTC)
-    await _append_and_seal(app, 10)
+    await append_and_seal_pulls(app, 10)
     sealer = app.state.hub.audit.sealer
     settings: Settings = app.state.hub.settings
     result = await archive_expired(sealer, settings, older_than=timedelta(0), now=between)
@@ -369,7 +252,7 @@ async def test_retention_archives_old_batches_and_the_rest_still_verifies(
         sealer, settings, older_than=timedelta(0), now=datetime.now(UTC) + timedelta(days=1)
     )
     assert everything is not None and everything.first_seal == 2
-    await _append_and_seal(app, 3)
+    await append_and_seal_pulls(app, 3)
     report = await _verify(app)
     assert report.ok and report.seals == 1 and report.events == 3, report.as_dict()
 
@@ -387,7 +270,7 @@ async def test_the_running_sealer_applies_the_retention_period(settings: Setting
     )
     async with hub.router.lifespan_context(hub):
         for i in range(5):
-            await hub.state.hub.audit.append(_entry(i))
+            await hub.state.hub.audit.append(signed_pull(i))
         archived = 0
         for _ in range(100):
             async with hub.state.hub.sessionmaker() as session:

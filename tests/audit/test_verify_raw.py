@@ -24,8 +24,12 @@ from app.audit.verify import Report, _RawReader, export_lines, verify_database, 
 from app.audit.verify import jsonl as jsonl_module
 from app.audit.verify import raw as raw_module
 from app.config import Settings
-from tests.audit.test_sealer_verify import TAMPERING, _append_and_seal, _edit
-from tests.helpers.audit_log import sealing_on_demand
+from tests.helpers.audit_log import (
+    TAMPERING,
+    append_and_seal_pulls,
+    edit_event,
+    sealing_on_demand,
+)
 
 BATCH = 10
 
@@ -66,7 +70,7 @@ def small_pages(monkeypatch: pytest.MonkeyPatch) -> None:
 async def test_the_fast_database_reader_reports_what_the_typed_one_does(
     app: FastAPI, kind: str, small_pages: None
 ) -> None:
-    await _append_and_seal(app, 45)
+    await append_and_seal_pulls(app, 45)
     assert (await _report(app, typed=False)).ok
     await TAMPERING[kind](app)
     fast = await _report(app, typed=False)
@@ -151,7 +155,7 @@ async def _export(app: FastAPI) -> bytes:
 async def test_jsonl_reads_the_same_at_any_block_size(
     app: FastAPI, block: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    await _append_and_seal(app, 25)
+    await append_and_seal_pulls(app, 25)
     await app.state.hub.audit.append(_odd_entry(99))  # one unsealed event at the end
     keys = await _keys(app)
     monkeypatch.setattr(jsonl_module, "_BLOCK", block)
@@ -165,7 +169,7 @@ async def test_jsonl_reads_the_same_at_any_block_size(
     lines = data.split(b"\n")
     lines[2], lines[3] = lines[3], lines[2]
     assert verify_jsonl(io.BytesIO(b"\n".join(lines)), keys).ok
-    _code, seq, _leaf = await _edit(app)
+    _code, seq, _leaf = await edit_event(app)
     edited = verify_jsonl(io.BytesIO(await _export(app)), keys)
     assert edited.first is not None
     assert (edited.first.code, edited.first.seq) == ("event_hash_mismatch", seq)
