@@ -66,12 +66,35 @@ def postgres_database() -> Iterator[str]:
     asyncio.run(_admin_execute(POSTGRES_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+_TABLES = [t.name for t in reversed(Base.metadata.sorted_tables)]
+# The tables that hold a row, and those whose own sequence has given a value.
+_NOT_EMPTY = " UNION ALL ".join(
+    f"SELECT '{name}' FROM (SELECT 1 FROM \"{name}\" LIMIT 1) AS one" for name in _TABLES
+)
+_SEQUENCE_USED = """
+SELECT DISTINCT owner.relname
+FROM pg_sequences used
+JOIN pg_namespace schema ON schema.nspname = used.schemaname
+JOIN pg_class sequence ON sequence.relname = used.sequencename
+    AND sequence.relnamespace = schema.oid
+JOIN pg_depend link ON link.classid = 'pg_class'::regclass AND link.objid = sequence.oid
+    AND link.refclassid = 'pg_class'::regclass AND link.deptype IN ('a', 'i')
+JOIN pg_class owner ON owner.oid = link.refobjid
+WHERE used.last_value IS NOT NULL AND schema.nspname = current_schema()
+"""
+
+
 async def _truncate_all(url: str) -> None:
-    tables = ", ".join(f'"{t.name}"' for t in reversed(Base.metadata.sorted_tables))
+    """Every table empty and every identity restarted, as after a TRUNCATE of all of them;
+    only the tables a test touched are truncated (truncating all 18 costs ~0.5 s a test)."""
     engine = create_engine(url, pool_size=1, max_overflow=0)
     try:
         async with engine.begin() as connection:
-            await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+            touched = set((await connection.scalars(text(_NOT_EMPTY))).all())
+            touched |= set((await connection.scalars(text(_SEQUENCE_USED))).all())
+            tables = ", ".join(f'"{name}"' for name in _TABLES if name in touched)
+            if tables:
+                await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
     finally:
         await engine.dispose()
 

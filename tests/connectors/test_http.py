@@ -2,8 +2,8 @@
 the ``mock_servers`` fixture of tests/conftest.py): mapping and validation per system,
 credentials, every injected fault, retries, the circuit breaker, listing and the probe.
 
-Timeouts and breaker windows are short so the module runs in seconds; nothing asserts on
-timing, and every loop is bounded.
+Token lifetimes and breaker windows pass on a fake clock, not in real time; timeouts are short
+so the module runs in seconds; nothing asserts on timing, and every loop is bounded.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from connectors.errors import (
 from connectors.mapping import CompiledMapping, compile_mapping
 from connectors.systems import ADAPTERS, adapter
 from dictionary import Dictionary, load_dictionary
+from tests.helpers.clock import FakeClock
 
 # The record types every demo citizen has in each system.
 PRIMARY = {
@@ -173,19 +174,25 @@ async def test_a_wrong_api_key_is_an_auth_failure_never_retried(
 async def test_oauth2_survives_tokens_expiring_in_the_middle_of_a_run(
     mocks: Any, mappings: dict[str, CompiledMapping], citizens: list[str]
 ) -> None:
-    mocks.set_faults("civil-status", token_ttl_seconds=1)
+    # 12 s of the fake clock between fetches: the 60 s tokens expire twice along the way, at
+    # the source (told when its tokens run out) as on the connector's clock.
+    mocks.set_faults("civil-status", token_ttl_seconds=60)
     auth = {**mocks.auth("civil-status"), "refresh_margin_seconds": 0}
-    connector = HttpConnector(config(mocks, "civil_status", auth=auth))
+    clock = FakeClock()
+    connector = HttpConnector(config(mocks, "civil_status", auth=auth), clock=clock)
     before = await tokens_issued(mocks, "civil_status")
     try:
-        for _ in range(12):  # about 2.4 s: the 1 s tokens expire twice along the way
+        for step in range(12):
+            if step and step % 5 == 0:
+                mocks.expire_tokens("civil-status")
             records = await connector.fetch(mappings["BirthRegistration"], citizens[0])
             assert records
-            await asyncio.sleep(0.2)
+            clock.advance(12)
     finally:
         await connector.aclose()
     assert await tokens_issued(mocks, "civil_status") - before >= 2
     assert connector.stats.snapshot()["errors"]["auth"] == 0
+    assert "401" not in mocks.stats("civil-status")["by_status"]  # renewed before, not after
 
 
 async def test_a_401_on_a_cached_token_refreshes_it_once_and_retries(
@@ -193,12 +200,11 @@ async def test_a_401_on_a_cached_token_refreshes_it_once_and_retries(
 ) -> None:
     # The connector's clock stands still, so it believes its token fresh after the source
     # has expired it: the source's 401 is what makes it refresh.
-    mocks.set_faults("tax", token_ttl_seconds=1)
-    connector = HttpConnector(config(mocks, "tax"), clock=lambda: 0.0)
+    connector = HttpConnector(config(mocks, "tax"), clock=FakeClock())
     try:
         await connector.fetch(mappings["Taxpayer"], citizens[0])
         issued = await tokens_issued(mocks, "tax")
-        await asyncio.sleep(1.2)
+        assert mocks.expire_tokens("tax") >= 1
         (record,) = await connector.fetch(mappings["Taxpayer"], citizens[0])
     finally:
         await connector.aclose()
@@ -295,21 +301,25 @@ async def test_schema_drift_is_an_invalid_record_listing_the_issues_never_retrie
 # -- the circuit breaker
 
 
-def breaker_connector(mocks: Any, failure_threshold: int, open_seconds: float) -> HttpConnector:
-    """A population connector with no retries, so each fetch is one breaker call."""
+def breaker_connector(mocks: Any, failure_threshold: int, clock: FakeClock) -> HttpConnector:
+    """A population connector with no retries, so each fetch is one breaker call; its breaker
+    stays open 30 s of ``clock``."""
     breaker = {
         "failure_threshold": failure_threshold,
         "window": 10,
         "min_calls": 10,
-        "open_seconds": open_seconds,
+        "open_seconds": 30,
     }
-    return HttpConnector(config(mocks, "population", retries={"max_attempts": 1}, breaker=breaker))
+    return HttpConnector(
+        config(mocks, "population", retries={"max_attempts": 1}, breaker=breaker), clock=clock
+    )
 
 
 async def test_the_breaker_opens_fails_fast_half_opens_and_closes(
     mocks: Any, mappings: dict[str, CompiledMapping], citizens: list[str]
 ) -> None:
-    connector = breaker_connector(mocks, failure_threshold=2, open_seconds=0.3)
+    clock = FakeClock()
+    connector = breaker_connector(mocks, failure_threshold=2, clock=clock)
     person = mappings["Person"]
     try:
         mocks.set_faults("population", error_rate=1.0)
@@ -322,17 +332,17 @@ async def test_the_breaker_opens_fails_fast_half_opens_and_closes(
         with pytest.raises(BreakerOpen) as raised:
             await connector.fetch(person, citizens[0])
         assert raised.value.code == "source_unavailable"
-        assert 0 < raised.value.retry_after <= 0.3
+        assert raised.value.retry_after == 30
         assert await served(mocks, "population") == before  # failed fast: nothing sent
 
-        await asyncio.sleep(0.35)
+        clock.advance(30)
         assert connector.breaker.state == "half_open"
         with pytest.raises(SourceUnavailable):  # the probe fails: open again
             await connector.fetch(person, citizens[0])
         assert connector.breaker.state == "open"
 
         mocks.set_faults("population")
-        await asyncio.sleep(0.35)
+        clock.advance(30)
         assert await connector.fetch(person, citizens[0])  # the probe succeeds: closed
         assert connector.breaker.state == "closed"
         assert await connector.fetch(person, citizens[0])
@@ -347,14 +357,15 @@ async def test_the_breaker_opens_fails_fast_half_opens_and_closes(
 async def test_only_one_probe_passes_a_half_open_breaker(
     mocks: Any, mappings: dict[str, CompiledMapping], citizens: list[str]
 ) -> None:
-    connector = breaker_connector(mocks, failure_threshold=1, open_seconds=0.2)
+    clock = FakeClock()
+    connector = breaker_connector(mocks, failure_threshold=1, clock=clock)
     person = mappings["Person"]
     try:
         mocks.set_faults("population", error_rate=1.0)
         with pytest.raises(SourceUnavailable):
             await connector.fetch(person, citizens[0])
         mocks.set_faults("population", latency_ms=100)
-        await asyncio.sleep(0.25)
+        clock.advance(30)
         results = await asyncio.gather(
             *(connector.fetch(person, citizens[0]) for _ in range(5)), return_exceptions=True
         )
