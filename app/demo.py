@@ -188,52 +188,51 @@ async def demo_sources(hub: Hub, clients: dict[str, dict[str, str]]) -> dict[str
     from connectors.mocks.dataset import Dataset
     from connectors.systems import adapter
 
-    settings, sessionmaker, registry = hub.settings, hub.sessionmaker, hub.connectors
+    settings, sessionmaker = hub.settings, hub.sessionmaker
     mock_settings = next(iter(hub.demo_mocks.values())).settings
     integrator = clients[Role.integrator.value]["client_id"]
     sources: dict[str, str] = {}
     for system in SYSTEMS:
         base_url = f"{settings.base_url}{DEMO_MOCK_PREFIX}/{system}"
         sources[system] = base_url
-        async with sessionmaker() as session:
+        async with sessionmaker.begin() as session:  # registered already?
             existing = await session.scalar(
                 select(ConnectorRegistration).where(ConnectorRegistration.name == system)
             )
-            if existing is None:
-                defaults = adapter(system)
-                await sources_service.register(
-                    session,
-                    registry,
-                    integrator,
-                    ConnectorCreate.model_validate(
-                        {
-                            "name": system,
-                            "system": system,
-                            "base_url": base_url,
-                            "auth": _demo_auth(hub.demo_mocks[system]),
-                            "record_types": list(defaults.record_types),
-                            "timeouts": defaults.timeouts,
-                            "retries": defaults.retries,
-                            "breaker": defaults.breaker,
-                            "max_concurrency": defaults.max_concurrency,
-                        }
-                    ),
-                )
-            elif existing.base_url != base_url or not existing.enabled:
-                await sources_service.update(
-                    session,
-                    registry,
-                    integrator,
-                    existing.id,
-                    ConnectorPatch.model_validate(
-                        {
-                            "base_url": base_url,
-                            "auth": _demo_auth(hub.demo_mocks[system]),
-                            "enabled": True,
-                            "reprobe": True,
-                        }
-                    ),
-                )
+        # Registering and reprobing wait on the source: they hold no session meanwhile.
+        if existing is None:
+            defaults = adapter(system)
+            await sources_service.register(
+                hub,
+                integrator,
+                ConnectorCreate.model_validate(
+                    {
+                        "name": system,
+                        "system": system,
+                        "base_url": base_url,
+                        "auth": _demo_auth(hub.demo_mocks[system]),
+                        "record_types": list(defaults.record_types),
+                        "timeouts": defaults.timeouts,
+                        "retries": defaults.retries,
+                        "breaker": defaults.breaker,
+                        "max_concurrency": defaults.max_concurrency,
+                    }
+                ),
+            )
+        elif existing.base_url != base_url or not existing.enabled:
+            await sources_service.update(
+                hub,
+                integrator,
+                existing.id,
+                ConnectorPatch.model_validate(
+                    {
+                        "base_url": base_url,
+                        "auth": _demo_auth(hub.demo_mocks[system]),
+                        "enabled": True,
+                        "reprobe": True,
+                    }
+                ),
+            )
     dictionary = hub.dictionary
     fields = {
         rt: [f.name for f in dictionary.record_type(rt).latest().fields]

@@ -57,14 +57,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # serialised straight to JSON bytes by pydantic.
         generate_unique_id_function=operation_id,
     )
+    metrics = HubMetrics()
+    # The lifespan's inputs: it builds the Hub from them (app/lifecycle.py).
     app.state.settings = settings
-    app.state.metrics = HubMetrics()
+    app.state.metrics = metrics
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
     app.add_middleware(
         RequestContextMiddleware,
-        metrics=app.state.metrics,
+        metrics=metrics,
         max_body_bytes=settings.max_body_bytes,
         max_batch_body_bytes=settings.max_batch_body_bytes,
     )

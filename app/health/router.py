@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from starlette.responses import Response
 
 from app.deps import SessionDep
 from app.health.schemas import Liveness, Readiness
+from app.hub import HubDep
 from app.responses import FastJSONResponse
 from app.routing import HubRoute
 from app.security.deps import PUBLIC
@@ -28,7 +29,7 @@ async def healthz() -> Liveness:
     response_model=Readiness,
     responses={503: {"model": Readiness, "description": "Not ready"}},
 )
-async def readyz(request: Request, session: SessionDep) -> Response:
+async def readyz(hub: HubDep, session: SessionDep) -> Response:
     """Ready when the database answers and the national dictionary is loaded."""
     checks: dict[str, str] = {}
     try:
@@ -36,8 +37,8 @@ async def readyz(request: Request, session: SessionDep) -> Response:
         checks["database"] = "ok"
     except Exception as exc:  # any driver failure means not ready
         checks["database"] = f"error: {type(exc).__name__}"
-    dictionary = getattr(request.app.state, "dictionary", None)
-    if dictionary is not None and dictionary.record_types:
+    dictionary = hub.dictionary
+    if dictionary.record_types:
         checks["dictionary"] = f"ok ({len(dictionary.record_types)} record types)"
     else:
         checks["dictionary"] = "not loaded"
@@ -57,7 +58,6 @@ async def readyz(request: Request, session: SessionDep) -> Response:
         }
     },
 )
-async def metrics(request: Request) -> Response:
+async def metrics(hub: HubDep) -> Response:
     """Request counts and latency histograms by route template and status."""
-    registry = request.app.state.metrics.registry
-    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+    return Response(generate_latest(hub.metrics.registry), media_type=CONTENT_TYPE_LATEST)

@@ -39,7 +39,7 @@ from app.registry.schemas import (
 from app.registry.validation import NdjsonValidation, parse_json_array, validate_array
 from app.responses import DuplexStreamingResponse
 from app.routing import LARGE_BODY, NDJSON_TYPES, HubRoute, media_type_of
-from app.security.deps import PUBLIC, AnyClient
+from app.security.deps import PUBLIC, AdminClient, AnyClient
 from dictionary import Status
 from dictionary.model import Element
 
@@ -278,7 +278,7 @@ async def get_examples(name: str, version: str, dictionary: DictionaryDep) -> Re
     "/records/{name}/versions",
     summary="Publish a record version",
     status_code=201,
-    responses=problem_responses(401, 403, 404, 409, 422),
+    responses=problem_responses(400, 401, 403, 404, 409, 422),
     openapi_extra=_ANY_JSON_BODY,
 )
 async def publish_version(
@@ -313,7 +313,7 @@ async def publish_version(
 async def check_compatibility(
     name: str,
     request: Request,
-    admin: AdminActor,
+    admin: AdminClient,
     session: SessionDep,
     dictionary: DictionaryDep,
 ) -> CompatibilityReport:
@@ -327,7 +327,7 @@ async def check_compatibility(
     "/records/{name}/versions/{version}/publish",
     summary="Publish a draft version",
     operation_id="publish_draft_version",
-    responses=problem_responses(401, 403, 404, 409, 422),
+    responses=problem_responses(400, 401, 403, 404, 409, 422),
 )
 async def publish_draft_version(
     name: str, version: str, hub: HubDep, admin: AdminActor, session: SessionDep
@@ -342,7 +342,7 @@ async def publish_draft_version(
     "/records/{name}/versions/{version}/deprecate",
     summary="Deprecate a published version",
     operation_id="deprecate_version",
-    responses=problem_responses(401, 403, 404, 409),
+    responses=problem_responses(400, 401, 403, 404, 409),
 )
 async def deprecate_version(
     name: str, version: str, hub: HubDep, admin: AdminActor, session: SessionDep

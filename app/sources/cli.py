@@ -101,16 +101,15 @@ def scan(
                 def advance(done: int, total: int) -> None:
                     progress.update(task, completed=done, total=total)
 
-                async with sessionmaker() as session:
-                    scores = await service.scan(
-                        session,
-                        registry,
-                        connector,
-                        sample=sample,
-                        record_type=record_type,
-                        concurrency=concurrency,
-                        progress=advance,
-                    )
+                scores = await service.scan(
+                    sessionmaker,
+                    registry,
+                    connector,
+                    sample=sample,
+                    record_type=record_type,
+                    concurrency=concurrency,
+                    progress=advance,
+                )
             return str(scores["name"]), scores
         finally:
             await registry.aclose()

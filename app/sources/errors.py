@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from app.errors import BadGateway, GatewayTimeout, NotFound, ServiceUnavailable, Unprocessable
+from app.errors import (
+    BadGateway,
+    Conflict,
+    GatewayTimeout,
+    NotFound,
+    ServiceUnavailable,
+    Unprocessable,
+)
 
 
 class SubjectNotFound(NotFound):
@@ -27,3 +34,26 @@ class SourceInvalidRecord(BadGateway):
 
 class InvalidMapping(Unprocessable):
     status, code, title = 422, "invalid_mapping", "Invalid mapping"
+
+
+# The connectors API's refusals; their titles are those of the status.
+
+
+class ConnectorNotFound(NotFound):
+    status, code, title = 404, "connector_not_found", "Not found"
+
+
+class NotServed(NotFound):
+    """The connector does not serve the record type asked for."""
+
+    status, code, title = 404, "not_served", "Not found"
+
+
+class ConnectorExists(Conflict):
+    status, code, title = 409, "connector_exists", "Conflict"
+
+
+class NotSampleable(Conflict):
+    """No mapping of the connector declares how to list the source's subjects."""
+
+    status, code, title = 409, "not_sampleable", "Conflict"

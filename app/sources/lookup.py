@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.errors import NotFound
+from app.sources.errors import ConnectorNotFound
 from app.sources.models import ConnectorMapping, ConnectorRegistration
 
 
@@ -18,7 +18,7 @@ async def get_registration(session: AsyncSession, connector_id: str) -> Connecto
             select(ConnectorRegistration).where(ConnectorRegistration.name == connector_id)
         )
     if row is None:
-        raise NotFound(f"No connector {connector_id!r}.", code="connector_not_found")
+        raise ConnectorNotFound(f"No connector {connector_id!r}.")
     return row
 
 

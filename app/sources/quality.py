@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
+from app.timestamps import utcnow
+
 # Upper bounds (days, exclusive) of the age buckets; one more bucket holds the rest.
 AGE_EDGES_DAYS: tuple[int, ...] = (
     1, 2, 4, 7, 14, 30, 60, 90, 120, 180, 270, 365, 450, 540, 730, 1095, 1460, 1825, 2555,
@@ -68,7 +70,7 @@ class QualityCounters:
         self.optional_expected += len(optional)
         self.optional_present += sum(1 for name in optional if _present(record.get(name)))
         if last_updated is not None:
-            self.observe_age(last_updated, now or datetime.now(UTC))
+            self.observe_age(last_updated, now or utcnow())
 
     def observe_invalid(self, codes: list[str]) -> None:
         self.fetched += 1

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from fastapi import APIRouter, Response, status
 
-from fastapi import APIRouter, Depends, Request, Response, status
-
-from app.audit.admin import record_admin_action
-from app.audit.events import EventKind
+from app.actor import IntegratorActor
 from app.deps import SessionDep
 from app.errors import problem_responses
+from app.hub import HubDep
 from app.routing import HubRoute
 from app.security.deps import IntegratorClient
 from app.sources import service
 from app.sources.models import ConnectorMapping, ConnectorRegistration
-from app.sources.runtime import ConnectorRegistry
 from app.sources.schemas import (
     AuthOut,
     ConnectorCreate,
@@ -29,14 +26,6 @@ from app.sources.schemas import (
 )
 
 router = APIRouter(prefix="/v1/connectors", tags=["connectors"], route_class=HubRoute)
-
-
-def get_registry(request: Request) -> ConnectorRegistry:
-    registry: ConnectorRegistry = request.app.state.connectors
-    return registry
-
-
-RegistryDep = Annotated[ConnectorRegistry, Depends(get_registry)]
 
 
 def connector_out(
@@ -93,46 +82,20 @@ def connector_out(
     )
 
 
-def _audit_details(row: ConnectorRegistration, **more: Any) -> dict[str, Any]:
-    # Names and settings only: the secrets never reach an event.
-    return {
-        "connector": row.id,
-        "name": row.name,
-        "system": row.system,
-        "base_url": row.base_url,
-        "auth_kind": row.auth_kind,
-        "record_types": list(row.record_types),
-        "mapping_versions": dict(row.active_mappings),
-        "enabled": row.enabled,
-        "revision": row.revision,
-        **more,
-    }
-
-
 @router.post(
     "",
     summary="Register a connector",
     status_code=status.HTTP_201_CREATED,
-    responses=problem_responses(401, 403, 409, 422),
+    responses=problem_responses(400, 401, 403, 409, 422),
 )
 async def register_connector(
-    body: ConnectorCreate,
-    request: Request,
-    integrator: IntegratorClient,
-    session: SessionDep,
-    registry: RegistryDep,
+    body: ConnectorCreate, hub: HubDep, integrator: IntegratorActor
 ) -> ConnectorOut:
     """Validate the mappings against the dictionary (422 listing every problem), probe the
     source (reachability, auth, one sample fetch validated end to end) and store the
     connector. A failed probe still registers it, disabled, with the report. Secrets are
     stored encrypted and never returned."""
-    row, mappings = await service.register(session, registry, integrator.client_id, body)
-    await record_admin_action(
-        request,
-        integrator,
-        EventKind.CONNECTOR_REGISTERED,
-        details=_audit_details(row, probe_ok=bool(row.probe.get("ok"))),
-    )
+    row, mappings = await service.register(hub, integrator.client.client_id, body, integrator)
     return connector_out(row, mappings)
 
 
@@ -158,26 +121,15 @@ async def get_connector(
 @router.patch(
     "/{connector_id}",
     summary="Change a connector",
-    responses=problem_responses(401, 403, 404, 422),
+    responses=problem_responses(400, 401, 403, 404, 422),
 )
 async def patch_connector(
-    connector_id: str,
-    body: ConnectorPatch,
-    request: Request,
-    integrator: IntegratorClient,
-    session: SessionDep,
-    registry: RegistryDep,
+    connector_id: str, body: ConnectorPatch, hub: HubDep, integrator: IntegratorActor
 ) -> ConnectorOut:
     """Enable or disable, add a mapping version (older versions are kept and can be
     activated again), or change the URL, credentials or resilience settings."""
-    row, mappings, changed = await service.update(
-        session, registry, integrator.client_id, connector_id, body
-    )
-    await record_admin_action(
-        request,
-        integrator,
-        EventKind.CONNECTOR_CHANGED,
-        details=_audit_details(row, changed=changed),
+    row, mappings, _changed = await service.update(
+        hub, integrator.client.client_id, connector_id, body, integrator
     )
     return connector_out(row, mappings, specs=True)
 
@@ -186,20 +138,13 @@ async def patch_connector(
     "/{connector_id}",
     summary="Delete a connector",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=problem_responses(401, 403, 404),
+    responses=problem_responses(400, 401, 403, 404),
 )
 async def delete_connector(
-    connector_id: str,
-    request: Request,
-    integrator: IntegratorClient,
-    session: SessionDep,
-    registry: RegistryDep,
+    connector_id: str, hub: HubDep, integrator: IntegratorActor, session: SessionDep
 ) -> Response:
     """Remove the connector, its mapping versions and its quality figures."""
-    row = await service.get_registration(session, connector_id)
-    details = _audit_details(row)
-    await service.remove(session, registry, row.id)
-    await record_admin_action(request, integrator, EventKind.CONNECTOR_DELETED, details=details)
+    await service.remove(session, hub.connectors, hub.audit, integrator, connector_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -209,13 +154,13 @@ async def delete_connector(
     responses=problem_responses(401, 403, 404),
 )
 async def connector_health(
-    connector_id: str, integrator: IntegratorClient, session: SessionDep, registry: RegistryDep
+    connector_id: str, hub: HubDep, integrator: IntegratorClient, session: SessionDep
 ) -> HealthOut:
     """Requests and errors by kind, p50/p95/p99 latency, last success and failure, and the
     circuit breaker's state, as this hub instance has seen them."""
     row = await service.get_registration(session, connector_id)
-    await registry.refresh_if_stale()
-    live = registry.get(row.id)
+    await hub.connectors.refresh_if_stale()
+    live = hub.connectors.get(row.id)
     return HealthOut(
         connector_id=row.id,
         name=row.name,
@@ -232,13 +177,15 @@ async def connector_health(
     responses=problem_responses(401, 403, 404),
 )
 async def connector_quality(
-    connector_id: str, integrator: IntegratorClient, session: SessionDep, registry: RegistryDep
+    connector_id: str, hub: HubDep, integrator: IntegratorClient, session: SessionDep
 ) -> QualityReport:
     """Per record type, from live traffic and from the last sample scan: correct (share of
     records that validate), sufficient (completeness of required and optional fields), live
     (p50/p90 age of last_updated in days, share older than a year) and clean (conflicts with
     civil status, with examples by record reference, never personal data)."""
-    return QualityReport.model_validate(await service.quality(session, registry, connector_id))
+    return QualityReport.model_validate(
+        await service.quality(session, hub.connectors, connector_id)
+    )
 
 
 @router.post(
@@ -249,15 +196,14 @@ async def connector_quality(
 async def scan_connector(
     connector_id: str,
     body: ScanRequest,
+    hub: HubDep,
     integrator: IntegratorClient,
-    session: SessionDep,
-    registry: RegistryDep,
 ) -> QualityReport:
     """Fetch a sample of the source's subjects, score it, and (for population) compare each
     Person with civil status's BirthRegistration. Answers the updated quality scores."""
     report = await service.scan(
-        session,
-        registry,
+        hub.sessionmaker,
+        hub.connectors,
         connector_id,
         sample=body.sample,
         record_type=body.record_type,

@@ -1,4 +1,4 @@
-"""The live connectors of one hub instance, on ``app.state.connectors``.
+"""The live connectors of one hub instance (``Hub.connectors``).
 
 Built at start from the database and updated in place by this instance's register, patch
 and delete. Other instances learn of a change within ``HUB_CONNECTOR_REFRESH_SECONDS``:
@@ -18,7 +18,7 @@ import logging
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -33,6 +33,7 @@ from app.sources.crypto import SecretBox, load_fernet
 from app.sources.models import ConnectorMapping, ConnectorRegistration, QualityWindow
 from app.sources.quality import QualityCounters, fit_histogram
 from app.sources.transport import LeanTransport
+from app.timestamps import utcnow
 from connectors import errors as connector_errors
 from connectors.base import (
     ApiKeyAuth,
@@ -103,9 +104,7 @@ class LiveConnector:
         self.system = registration.system
         self.enabled = registration.enabled
         self.revision = registration.revision
-        created = registration.created_at
-        # SQLite gives naive datetimes back; order them with aware ones.
-        self.created_at = created if created.tzinfo else created.replace(tzinfo=UTC)
+        self.created_at = registration.created_at
         self.http = http
         self.mappings = mappings
         self._fields: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -116,7 +115,7 @@ class LiveConnector:
             for name, m in mappings.items()
         }
         self.pending: dict[str, QualityCounters] = {}
-        self.pending_since = datetime.now(UTC)
+        self.pending_since = utcnow()
 
     def stats(self) -> dict[str, Any]:
         snapshot: dict[str, Any] = self.http.stats.snapshot()
@@ -124,7 +123,7 @@ class LiveConnector:
 
     async def fetch(self, record_type: str, subject_id: str) -> Fetched:
         mapping = self.mappings[record_type]
-        started = datetime.now(UTC)
+        started = utcnow()
         try:
             records = await self.http.fetch(mapping, subject_id)
         except connector_errors.SourceInvalidRecord as exc:
@@ -177,7 +176,7 @@ class LiveConnector:
     def take_pending(self) -> tuple[datetime, dict[str, QualityCounters]]:
         pending, since = self.pending, self.pending_since
         self.pending = {}
-        self.pending_since = datetime.now(UTC)
+        self.pending_since = utcnow()
         return since, {rt: c for rt, c in pending.items() if not c.empty}
 
     async def aclose(self) -> None:
@@ -385,7 +384,7 @@ class ConnectorRegistry:
 
     async def flush_quality(self, connector_id: str | None = None) -> None:
         rows: list[QualityWindow] = []
-        now = datetime.now(UTC)
+        now = utcnow()
         for live in list(self._by_id.values()):
             if connector_id is not None and live.id != connector_id:
                 continue

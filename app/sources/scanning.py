@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.audit.service import mask_citizen_id
-from app.errors import Conflict, NotFound
+from app.sources.errors import ConnectorNotFound, NotSampleable, NotServed
 from app.sources.lookup import get_registration
 from app.sources.models import QualityWindow
 from app.sources.quality import QualityCounters, person_birth_conflict
@@ -47,10 +47,7 @@ async def quality(
             scans[window.record_type] = window
             continue
         live.setdefault(window.record_type, QualityCounters()).merge(counters_of(window))
-        started = window.started_at
-        first_seen.setdefault(
-            window.record_type, started if started.tzinfo else started.replace(tzinfo=UTC)
-        )
+        first_seen.setdefault(window.record_type, window.started_at)
     record_types: dict[str, Any] = {}
     for record_type in sorted(set(row.record_types) | set(live) | set(scans)):
         entry: dict[str, Any] = {}
@@ -61,9 +58,7 @@ async def quality(
         scan = scans.get(record_type)
         entry["scan"] = (
             {
-                "scanned_at": scan.ended_at
-                if scan.ended_at.tzinfo
-                else scan.ended_at.replace(tzinfo=UTC),
+                "scanned_at": scan.ended_at,
                 **scan.details.get("scan", {}),
                 **counters_of(scan).scores(),
             }
@@ -85,7 +80,7 @@ def _find_partner(registry: ConnectorRegistry, wanted: str | None) -> LiveConnec
 
 
 async def scan(
-    session: AsyncSession,
+    sessionmaker: async_sessionmaker[AsyncSession],
     registry: ConnectorRegistry,
     connector_id: str,
     *,
@@ -97,25 +92,22 @@ async def scan(
 ) -> dict[str, Any]:
     """Fetch a sample of the source's subjects, score them, and for population Person check
     each against civil status's BirthRegistration (cross-source conflicts). One scan row per
-    record type is stored; the answer is :func:`quality`'s."""
-    row = await get_registration(session, connector_id)
-    identifier, name = row.id, row.name
-    # The scan takes seconds: hold no connection meanwhile.
-    await session.rollback()
+    record type is stored; the answer is :func:`quality`'s. The scan takes seconds: no
+    session is open while it waits on the sources."""
+    async with sessionmaker.begin() as session:  # which connector
+        row = await get_registration(session, connector_id)
+        identifier, name = row.id, row.name
     await registry.refresh_if_stale()
     live = registry.get(identifier)
     if live is None:
-        raise NotFound(f"Connector {name} is not loaded.", code="connector_not_found")
+        raise ConnectorNotFound(f"Connector {name} is not loaded.")
     targets = [record_type] if record_type else sorted(live.mappings)
     unknown = [t for t in targets if t not in live.mappings]
     if unknown:
-        raise NotFound(f"{name} does not serve {', '.join(unknown)}.", code="not_served")
+        raise NotServed(f"{name} does not serve {', '.join(unknown)}.")
     lister = next((m for m in live.mappings.values() if m.listing is not None), None)
     if lister is None:
-        raise Conflict(
-            f"{name}'s mappings declare no subject listing; it cannot be sampled.",
-            code="not_sampleable",
-        )
+        raise NotSampleable(f"{name}'s mappings declare no subject listing; it cannot be sampled.")
     try:
         subjects = await live.http.list_subjects(lister, limit=sample)
     except Exception as exc:
@@ -150,20 +142,23 @@ async def scan(
 
     await asyncio.gather(*(one(s, t) for t in targets for s in subjects))
     ended = utcnow()
-    for target in targets:
-        scan_details = {
-            "scan": {
-                "sample": len(subjects),
-                "requested_sample": sample,
-                "conflicts_with": partner.name if partner is not None else None,
-                "errors_by_code": dict(sorted(errors_by_code.items())),
+    async with sessionmaker.begin() as session:  # store one scan row per record type
+        for target in targets:
+            scan_details = {
+                "scan": {
+                    "sample": len(subjects),
+                    "requested_sample": sample,
+                    "conflicts_with": partner.name if partner is not None else None,
+                    "errors_by_code": dict(sorted(errors_by_code.items())),
+                }
             }
-        }
-        session.add(
-            window_row(identifier, target, "scan", started, ended, counters[target], scan_details)
-        )
-    await session.commit()
-    return await quality(session, registry, identifier)
+            session.add(
+                window_row(
+                    identifier, target, "scan", started, ended, counters[target], scan_details
+                )
+            )
+    async with sessionmaker.begin() as session:  # the report
+        return await quality(session, registry, identifier)
 
 
 async def _check_conflict(

@@ -1,5 +1,11 @@
 """Connector registrations: register (with a probe), change, delete. No HTTP in here.
 
+Registering and changing (with a probe) wait on the source: they take the hub's sessionmaker
+and hold no session while the probe runs; each writes in one named phase, whose audit event
+is appended before its rows are written (on SQLite the writing transaction is the one
+writer, and the access log could not append after it). Deleting is done in the request's
+session, which commits it.
+
 The mappings are in :mod:`app.sources.mappings`, the stored reads in :mod:`app.sources.lookup`,
 the probe in :mod:`app.sources.probing`, the quality report and sample scan in
 :mod:`app.sources.scanning`; the names callers import from here are re-exported."""
@@ -7,14 +13,17 @@ the probe in :mod:`app.sources.probing`, the quality report and sample scan in
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.errors import Conflict
-from app.sources.errors import InvalidMapping
+from app.actor import Actor, record
+from app.audit.events import AuditSink, EventKind
+from app.hub import Hub
+from app.sources.errors import ConnectorExists, InvalidMapping
 from app.sources.lookup import get_registration, list_registrations, mappings_of
 from app.sources.mappings import check_mappings, shipped_mappings
 from app.sources.models import ConnectorMapping, ConnectorRegistration, QualityWindow
@@ -34,6 +43,7 @@ from connectors.systems import adapter
 __all__ = [
     "PROBE_SUBJECTS",
     "check_mappings",
+    "event_details",
     "get_registration",
     "list_registrations",
     "mappings_of",
@@ -70,23 +80,39 @@ def _policy(body: ConnectorCreate | ConnectorPatch, current: dict[str, Any]) -> 
     return policy
 
 
+def event_details(row: ConnectorRegistration, **more: Any) -> dict[str, Any]:
+    """What an administrative event says of a connector: names and settings, never secrets."""
+    return {
+        "connector": row.id,
+        "name": row.name,
+        "system": row.system,
+        "base_url": row.base_url,
+        "auth_kind": row.auth_kind,
+        "record_types": list(row.record_types),
+        "mapping_versions": dict(row.active_mappings),
+        "enabled": row.enabled,
+        "revision": row.revision,
+        **more,
+    }
+
+
 async def register(
-    session: AsyncSession,
-    registry: ConnectorRegistry,
-    principal_id: str,
-    body: ConnectorCreate,
+    hub: Hub, principal_id: str, body: ConnectorCreate, actor: Actor | None = None
 ) -> tuple[ConnectorRegistration, list[ConnectorMapping]]:
-    """Validate, probe and store a connector. A failed probe stores it disabled."""
+    """Validate, probe and store a connector. A failed probe stores it disabled. The event
+    ``connector_registered`` is recorded for ``actor`` (none for the demo's own set-up)."""
+    registry = hub.connectors
     name = body.name or body.system.replace("_", "-")
     entries = body.record_types
     if entries is None:
         entries = list(adapter(body.system).record_types)
     resolved = check_mappings(registry.dictionary, body.system, entries)
-    existing = await session.scalar(
-        select(ConnectorRegistration.id).where(ConnectorRegistration.name == name)
-    )
+    async with hub.sessionmaker.begin() as session:  # is the name free?
+        existing = await session.scalar(
+            select(ConnectorRegistration.id).where(ConnectorRegistration.name == name)
+        )
     if existing is not None:
-        raise Conflict(f"A connector named {name!r} exists.", code="connector_exists")
+        raise ConnectorExists(f"A connector named {name!r} exists.")
     kind, auth_settings, secrets = _auth_parts(body.auth)
     now = utcnow()
     registration = ConnectorRegistration(
@@ -120,21 +146,22 @@ async def register(
         )
         for rt, spec, shipped in resolved
     ]
-    # No connection is held while the probe waits on the source.
-    await session.rollback()
     live = registry.build(registration, mappings)
     try:
-        report = await probe(live, body.probe_subject)
+        report = await probe(live, body.probe_subject)  # no session is open meanwhile
         registration.probe = report
         registration.enabled = body.enabled and bool(report["ok"])
         live.enabled = registration.enabled
-        session.add(registration)
-        await session.flush()
-        session.add_all(mappings)
-        await session.commit()
+        async with hub.sessionmaker.begin() as session:  # store it
+            if actor is not None:
+                details = event_details(registration, probe_ok=bool(report["ok"]))
+                await record(hub.audit, actor, EventKind.CONNECTOR_REGISTERED, details=details)
+            session.add(registration)
+            await session.flush()
+            session.add_all(mappings)
     except IntegrityError:
         await live.aclose()
-        raise Conflict(f"A connector named {name!r} exists.", code="connector_exists") from None
+        raise ConnectorExists(f"A connector named {name!r} exists.") from None
     except BaseException:
         await live.aclose()
         raise
@@ -143,17 +170,53 @@ async def register(
 
 
 async def update(
-    session: AsyncSession,
-    registry: ConnectorRegistry,
+    hub: Hub,
     principal_id: str,
     connector_id: str,
     body: ConnectorPatch,
+    actor: Actor | None = None,
 ) -> tuple[ConnectorRegistration, list[ConnectorMapping], list[str]]:
-    """Apply a change; every change bumps ``revision``. Returns the changed keys too."""
-    row = await get_registration(session, connector_id)
-    existing = await mappings_of(session, [row.id])
-    changed: list[str] = []
+    """Apply a change; every change bumps ``revision``. Returns the changed keys too. The
+    event ``connector_changed`` is recorded for ``actor`` (none for the demo's own set-up)."""
+    async with hub.sessionmaker.begin() as session:  # read the connector
+        row = await get_registration(session, connector_id)
+        existing = await mappings_of(session, [row.id])
     now = utcnow()
+    new_rows, changed = _apply_patch(hub.connectors, row, existing, body, principal_id, now)
+    all_mappings = [*existing, *new_rows]
+    live = hub.connectors.build(row, all_mappings)
+    try:
+        if body.reprobe:
+            row.probe = await probe(live, None)  # no session is open meanwhile
+            changed.append("probe")
+        live.enabled = row.enabled
+        row.revision += 1
+        row.updated_at = now
+        row.updated_by = principal_id
+        live.revision = row.revision
+        async with hub.sessionmaker.begin() as session:  # store the change
+            if actor is not None:
+                details = event_details(row, changed=changed)
+                await record(hub.audit, actor, EventKind.CONNECTOR_CHANGED, details=details)
+            await session.merge(row)
+            session.add_all(new_rows)
+    except BaseException:
+        await live.aclose()
+        raise
+    await hub.connectors.install(live)
+    return row, all_mappings, changed
+
+
+def _apply_patch(
+    registry: ConnectorRegistry,
+    row: ConnectorRegistration,
+    existing: list[ConnectorMapping],
+    body: ConnectorPatch,
+    principal_id: str,
+    now: datetime,
+) -> tuple[list[ConnectorMapping], list[str]]:
+    """Change ``row`` as ``body`` says; (the new mapping versions, the changed keys)."""
+    changed: list[str] = []
     new_rows: list[ConnectorMapping] = []
     active = dict(row.active_mappings)
     if body.mappings:
@@ -202,37 +265,29 @@ async def update(
         changed.append("policy")
     row.active_mappings = active
     row.record_types = sorted(active)
-    all_mappings = [*existing, *new_rows]
     if body.enabled is not None and body.enabled != row.enabled:
         row.enabled = body.enabled
         changed.append("enabled")
-    live = registry.build(row, all_mappings)
-    try:
-        if body.reprobe:
-            row.probe = await probe(live, None)
-            changed.append("probe")
-        live.enabled = row.enabled
-        row.revision += 1
-        row.updated_at = now
-        row.updated_by = principal_id
-        session.add_all(new_rows)
-        live.revision = row.revision
-        await session.commit()
-    except BaseException:
-        await live.aclose()
-        raise
-    await registry.install(live)
-    return row, all_mappings, changed
+    return new_rows, changed
 
 
-async def remove(session: AsyncSession, registry: ConnectorRegistry, connector_id: str) -> str:
+async def remove(
+    session: AsyncSession,
+    registry: ConnectorRegistry,
+    audit: AuditSink,
+    actor: Actor,
+    connector_id: str,
+) -> str:
+    """Delete the connector, its mapping versions and its quality figures, in ``session``;
+    the event ``connector_deleted`` is appended first."""
     row = await get_registration(session, connector_id)
     identifier = row.id
+    await record(audit, actor, EventKind.CONNECTOR_DELETED, details=event_details(row))
     await session.execute(delete(QualityWindow).where(QualityWindow.connector_id == identifier))
     await session.execute(
         delete(ConnectorMapping).where(ConnectorMapping.connector_id == identifier)
     )
     await session.delete(row)
-    await session.commit()
+    await session.flush()
     await registry.remove(identifier)
     return identifier
