@@ -10,6 +10,13 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.filings.models import Filing
+from app.filings.schemas import (
+    AgencyRow,
+    DeclareOnceOut,
+    DeclareOnceRow,
+    DeclareOnceStats,
+    ProcedureRow,
+)
 from app.filings.states import APPROVED, FROM_STATE, REJECTED, SUBMITTED
 from app.filings.values import split_pointer, value_at
 from app.observability import HubMetrics
@@ -28,14 +35,14 @@ class DeclareOnceCounts:
         total = self.fields_prefilled + self.fields_typed
         return round(self.fields_prefilled / total, 4) if total else None
 
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "fields_prefilled": self.fields_prefilled,
-            "fields_typed": self.fields_typed,
-            "components_from_state": self.components_from_state,
-            "components_supplied": self.components_supplied,
-            "declare_once_rate": self.rate,
-        }
+    def out(self) -> DeclareOnceOut:
+        return DeclareOnceOut(
+            fields_prefilled=self.fields_prefilled,
+            fields_typed=self.fields_typed,
+            components_from_state=self.components_from_state,
+            components_supplied=self.components_supplied,
+            declare_once_rate=self.rate,
+        )
 
 
 def declare_once_counts(procedure: Procedure, filing: Filing) -> DeclareOnceCounts:
@@ -67,7 +74,7 @@ def count_submission(metrics: HubMetrics, procedure: Procedure, filing: Filing) 
     components.labels(procedure.code, "applicant").inc(filing.components_supplied)
 
 
-async def declare_once_stats(session: AsyncSession) -> dict[str, Any]:
+async def declare_once_stats(session: AsyncSession) -> DeclareOnceStats:
     """Declare-once counts of submitted filings, by procedure and by agency."""
     done = Filing.status.in_((SUBMITTED, APPROVED, REJECTED))
     columns = (
@@ -81,7 +88,7 @@ async def declare_once_stats(session: AsyncSession) -> dict[str, Any]:
     def row_of(values: Sequence[Any]) -> dict[str, Any]:
         filings, prefilled, typed, from_state, supplied = (int(v or 0) for v in values)
         counts = DeclareOnceCounts(prefilled, typed, from_state, supplied)
-        return {"filings": filings, **counts.as_dict()}
+        return {"filings": filings, **dict(counts.out())}
 
     total = (await session.execute(select(*columns).where(done))).one()
     by_procedure = await session.execute(
@@ -90,14 +97,14 @@ async def declare_once_stats(session: AsyncSession) -> dict[str, Any]:
     by_agency = await session.execute(
         select(Filing.agency, *columns).where(done).group_by(Filing.agency)
     )
-    return {
-        "total": row_of(tuple(total)),
-        "by_procedure": sorted(
-            ({"procedure": r[0], **row_of(tuple(r[1:]))} for r in by_procedure.all()),
-            key=lambda row: row["procedure"],
+    return DeclareOnceStats(
+        total=DeclareOnceRow(**row_of(tuple(total))),
+        by_procedure=sorted(
+            (ProcedureRow(procedure=r[0], **row_of(tuple(r[1:]))) for r in by_procedure.all()),
+            key=lambda row: row.procedure,
         ),
-        "by_agency": sorted(
-            ({"agency": r[0], **row_of(tuple(r[1:]))} for r in by_agency.all()),
-            key=lambda row: row["agency"],
+        by_agency=sorted(
+            (AgencyRow(agency=r[0], **row_of(tuple(r[1:]))) for r in by_agency.all()),
+            key=lambda row: row.agency,
         ),
-    }
+    )

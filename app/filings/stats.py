@@ -23,4 +23,4 @@ async def declare_once(auditor: AuditorClient, session: SessionDep) -> DeclareOn
     by the applicant, and components satisfied from state data against components the
     applicant supplied; in total, by procedure and by the agency that handled the filing.
     `declare_once_rate` is pre-filled fields over all fields filled."""
-    return DeclareOnceStats.model_validate(await service.declare_once_stats(session))
+    return await service.declare_once_stats(session)

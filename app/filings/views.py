@@ -13,7 +13,6 @@ from app.filings.reading import LoadedFiling, corrections_of_filing, result_of_f
 from app.filings.schemas import (
     CorrectionOut,
     DecisionOut,
-    DeclareOnceOut,
     FieldProvenanceOut,
     FilingOut,
     FilingSummary,
@@ -69,7 +68,7 @@ def summary_out(procedure: Procedure, filing: Filing) -> FilingSummary:
         created_at=filing.created_at,
         submitted_at=filing.submitted_at,
         decided_at=filing.decided_at,
-        declare_once=DeclareOnceOut.model_validate(counts.as_dict()),
+        declare_once=counts.out(),
     )
 
 
