@@ -57,20 +57,6 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     hub = await build_hub(settings, app.state.metrics)
     app.state.hub = hub
-    # TEMPORARY (issue 9 in progress): the old untyped names, until every reader takes HubDep.
-    for name in (
-        "engine",
-        "sessionmaker",
-        "dictionary",
-        "dictionary_sync",
-        "audit",
-        "connectors",
-        "authenticator",
-        "access_rights",
-        "citizen_verifier",
-    ):
-        setattr(app.state, name, getattr(hub, name))
-    app.state.demo_mocks = hub.demo_mocks
     await hub.audit.start()
     if settings.demo:
         demo.mount_sources(app, hub)
