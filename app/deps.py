@@ -19,7 +19,7 @@ from app.hub import HubDep
 from dictionary import Dictionary
 
 
-def get_settings(hub: HubDep) -> Settings:
+async def get_settings(hub: HubDep) -> Settings:
     return hub.settings
 
 
@@ -35,7 +35,7 @@ async def get_session(hub: HubDep) -> AsyncIterator[AsyncSession]:
         await session.commit()
 
 
-def get_dictionary(hub: HubDep) -> Dictionary:
+async def get_dictionary(hub: HubDep) -> Dictionary:
     return hub.dictionary
 
 

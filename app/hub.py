@@ -50,7 +50,7 @@ def hub_of(app: FastAPI) -> Hub:
     return hub
 
 
-def get_hub(request: Request) -> Hub:
+async def get_hub(request: Request) -> Hub:
     hub: Hub = request.app.state.hub
     return hub
 

@@ -12,7 +12,7 @@ from fastapi import Request
 from app.audit.events import AuditEntry, Outcome
 from app.errors import request_id_of
 from app.headers import officer_and_case
-from app.hub import get_hub
+from app.hub import hub_of
 from app.security.roles import ClientPrincipal
 
 
@@ -26,7 +26,7 @@ async def record_admin_action(
 ) -> int:
     """Append one administrative event; it is durable before the caller answers."""
     officer, case = officer_and_case(request.headers)
-    return await get_hub(request).audit.append(
+    return await hub_of(request.app).audit.append(
         AuditEntry(
             kind=kind,
             outcome=Outcome.OK,

@@ -15,7 +15,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from app.errors import Unauthenticated
-from app.hub import get_hub
+from app.hub import hub_of
 from app.security.citizen import CitizenPrincipal
 from app.security.errors import InvalidCitizenToken, RoleRequired, WrongPrincipal
 from app.security.roles import ClientPrincipal, Role
@@ -55,7 +55,7 @@ def refuse_citizen_token(request: Request, token: str) -> NoReturn:
     Only a credential the hub can verify says who is calling; anything else is no
     credential at all."""
     try:
-        get_hub(request).citizen_verifier.verify(token)
+        hub_of(request.app).citizen_verifier.verify(token)
     except Unauthenticated:
         raise Unauthenticated(
             "This endpoint needs an API key; the bearer token is not a valid one.",
@@ -67,7 +67,7 @@ def refuse_citizen_token(request: Request, token: str) -> NoReturn:
 async def refuse_api_key(request: Request, token: str) -> NoReturn:
     """Not a JWT on a citizen route: 403 if it is a valid API key, else 401."""
     try:
-        await get_hub(request).authenticator.authenticate(token)
+        await hub_of(request.app).authenticator.authenticate(token)
     except Unauthenticated:
         raise InvalidCitizenToken(
             "This endpoint needs your eID token; the bearer token is not a valid one.",
@@ -83,7 +83,7 @@ def require_roles(*roles: Role) -> Callable[[Request, BearerDep], Awaitable[Clie
         token = bearer_token(credentials)
         if looks_like_jwt(token):
             refuse_citizen_token(request, token)
-        principal = await get_hub(request).authenticator.authenticate(token)
+        principal = await hub_of(request.app).authenticator.authenticate(token)
         if wanted and not principal.has_any(wanted):
             raise RoleRequired(f"This endpoint needs the role {' or '.join(sorted(wanted))}.")
         return principal
@@ -96,7 +96,7 @@ async def require_citizen(request: Request, credentials: BearerDep) -> CitizenPr
     token = bearer_token(credentials)
     if not looks_like_jwt(token):
         await refuse_api_key(request, token)
-    return get_hub(request).citizen_verifier.verify(token)
+    return hub_of(request.app).citizen_verifier.verify(token)
 
 
 require_citizen.access_rule = AccessRule("citizen")  # type: ignore[attr-defined]
