@@ -14,6 +14,7 @@ from sqlalchemy import select
 from app.audit.models import AuditEvent
 from app.main import create_app
 from tests.helpers.clients import ApiCredentials, MakeClient
+from tests.helpers.sources import log_out_of_reach
 
 RECORDS = "/v1/dictionary/records"
 PHONE = {"name": "phone", "element": "common.phone", "required": False, "cardinality": "0..1"}
@@ -307,3 +308,25 @@ async def test_a_deprecation_reaches_the_validations_of_another_instance(
     # This instance keeps the default interval; its refresh (as the interval ends) catches up.
     await app.state.hub.dictionary_sync.refresh()
     assert (await client.get(f"{RECORDS}/Person")).json()["compatibility"] == "FULL"
+
+
+async def test_a_dictionary_change_is_not_kept_when_its_event_cannot_be_written(
+    app: FastAPI, client: httpx.AsyncClient, admin: ApiCredentials
+) -> None:
+    mode = {"mode": "NONE"}
+    async with log_out_of_reach(app):
+        deprecated = await client.post(
+            f"{RECORDS}/Person/versions/1.1.0/deprecate", headers=admin.headers
+        )
+        moded = await client.put(
+            f"{RECORDS}/Person/compatibility-mode", headers=admin.headers, json=mode
+        )
+    assert [deprecated.status_code, moded.status_code] == [503, 503]
+    assert {deprecated.json()["code"], moded.json()["code"]} == {"audit_unavailable"}
+    # Neither in this instance's memory nor in the database that another instance reads.
+    here = (await client.get(f"{RECORDS}/Person")).json()
+    async with _another_instance(app) as other:
+        there = (await other.get(f"{RECORDS}/Person")).json()
+    for person in (here, there):
+        statuses = {v["version"]: v["status"] for v in person["versions"]}
+        assert (statuses["1.1.0"], person["compatibility"]) == ("published", "BACKWARD")
