@@ -86,6 +86,9 @@ def require_roles(*roles: Role) -> Callable[[Request, BearerDep], Awaitable[Clie
         principal = await hub_of(request.app).authenticator.authenticate(token)
         if wanted and not principal.has_any(wanted):
             raise RoleRequired(f"This endpoint needs the role {' or '.join(sorted(wanted))}.")
+        # The body limit of a large-body route reads it (app/middleware.py): a body over the
+        # ordinary limit is read only from a verified caller.
+        request.state.principal = principal
         return principal
 
     dependency.access_rule = AccessRule("client", wanted)  # type: ignore[attr-defined]
@@ -96,7 +99,9 @@ async def require_citizen(request: Request, credentials: BearerDep) -> CitizenPr
     token = bearer_token(credentials)
     if not looks_like_jwt(token):
         await refuse_api_key(request, token)
-    return hub_of(request.app).citizen_verifier.verify(token)
+    citizen = hub_of(request.app).citizen_verifier.verify(token)
+    request.state.citizen = citizen  # read by the body limit, as the principal above
+    return citizen
 
 
 require_citizen.access_rule = AccessRule("citizen")  # type: ignore[attr-defined]
