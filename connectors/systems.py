@@ -47,8 +47,7 @@ ADAPTERS: dict[str, SystemAdapter] = {
             timeouts=Timeouts(connect=2.0, read=8.0, total=15.0),
             max_concurrency=8,
         ),
-        # The tax administration's taxpayer register (General Department of Taxation):
-        # taxpayers by tax code or citizen ID, and tax obligation status.
+        # The taxpayer register (General Department of Taxation), by tax code or citizen ID.
         SystemAdapter(
             system="tax",
             title="Taxpayer register",
