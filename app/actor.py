@@ -15,8 +15,9 @@ An audit event is built from the actor (:meth:`Actor.entry`) and appended with
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args
 
 from fastapi import Depends, Header, Request
 
@@ -133,49 +134,24 @@ async def _consumer_officer(
     return officer_actor(request, principal)
 
 
-async def _consumer(
-    request: Request,
-    principal: ConsumerClient,
-    x_user_id: OptionalOfficerHeader = None,
-    x_case_id: CaseHeader = None,
-) -> Actor:
-    return optional_officer_actor(request, principal)
+def _optional_officer(role: Any) -> Callable[..., Awaitable[Actor]]:
+    """The dependency of an actor with an optional officer; ``role`` is the ``Depends(...)``
+    of a role alias of app/security/deps.py, so the route's access rule is that role's."""
+
+    async def dependency(
+        request: Request,
+        principal: ClientPrincipal = role,
+        x_user_id: OptionalOfficerHeader = None,
+        x_case_id: CaseHeader = None,
+    ) -> Actor:
+        return optional_officer_actor(request, principal)
+
+    return dependency
 
 
-async def _admin(
-    request: Request,
-    principal: AdminClient,
-    x_user_id: OptionalOfficerHeader = None,
-    x_case_id: CaseHeader = None,
-) -> Actor:
-    return optional_officer_actor(request, principal)
-
-
-async def _integrator(
-    request: Request,
-    principal: IntegratorClient,
-    x_user_id: OptionalOfficerHeader = None,
-    x_case_id: CaseHeader = None,
-) -> Actor:
-    return optional_officer_actor(request, principal)
-
-
-async def _auditor(
-    request: Request,
-    principal: AuditorClient,
-    x_user_id: OptionalOfficerHeader = None,
-    x_case_id: CaseHeader = None,
-) -> Actor:
-    return optional_officer_actor(request, principal)
-
-
-async def _any_client(
-    request: Request,
-    principal: AnyClient,
-    x_user_id: OptionalOfficerHeader = None,
-    x_case_id: CaseHeader = None,
-) -> Actor:
-    return optional_officer_actor(request, principal)
+def _role(client: Any) -> Any:
+    """The ``Depends(...)`` inside a role alias such as ``AdminClient``."""
+    return get_args(client)[1]
 
 
 async def _citizen(request: Request, citizen: CitizenDep) -> Actor:
@@ -183,9 +159,9 @@ async def _citizen(request: Request, citizen: CitizenDep) -> Actor:
 
 
 ConsumerOfficer = Annotated[Actor, Depends(_consumer_officer)]
-ConsumerActor = Annotated[Actor, Depends(_consumer)]
-AdminActor = Annotated[Actor, Depends(_admin)]
-IntegratorActor = Annotated[Actor, Depends(_integrator)]
-AuditorActor = Annotated[Actor, Depends(_auditor)]
-ClientActor = Annotated[Actor, Depends(_any_client)]
+ConsumerActor = Annotated[Actor, Depends(_optional_officer(_role(ConsumerClient)))]
+AdminActor = Annotated[Actor, Depends(_optional_officer(_role(AdminClient)))]
+IntegratorActor = Annotated[Actor, Depends(_optional_officer(_role(IntegratorClient)))]
+AuditorActor = Annotated[Actor, Depends(_optional_officer(_role(AuditorClient)))]
+ClientActor = Annotated[Actor, Depends(_optional_officer(_role(AnyClient)))]
 CitizenActor = Annotated[Actor, Depends(_citizen)]
