@@ -19,7 +19,7 @@ from collections.abc import Mapping
 
 import orjson
 
-from app.errors import BadRequest
+from app.errors import InvalidCursor
 
 __all__ = ["MAX_POSITION", "CursorCodec", "InvalidCursor"]
 
@@ -28,10 +28,6 @@ MAX_POSITION = 2**63 - 1
 _VERSION = 2
 _TAG_BYTES = 16
 _MAX_CURSOR_CHARS = 512
-
-
-class InvalidCursor(BadRequest):
-    status, code, title = 400, "invalid_cursor", "Invalid cursor"
 
 
 def _b64encode(raw: bytes) -> str:

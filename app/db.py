@@ -125,4 +125,3 @@ def format_exception_redacted(exc: BaseException) -> str:
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
-

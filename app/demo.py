@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.config import Settings
-from app.errors import Forbidden
+from app.errors import MockControlForbidden
 from app.hub import Hub
 from app.security import service as security_service
 from app.security.models import ApiClient
@@ -106,10 +106,6 @@ DEMO_PURPOSES: dict[str, tuple[str, tuple[str, ...]]] = {
         ("Person", "Taxpayer", "TaxObligationStatus"),
     ),
 }
-
-
-class MockControlForbidden(Forbidden):
-    status, code, title = 403, "mock_control_loopback_only", "Mock controls are loopback-only"
 
 
 def is_loopback(host: str) -> bool:

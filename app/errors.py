@@ -113,6 +113,18 @@ class MalformedRequest(HubError):
     status, code, title = 400, "malformed_request", "Malformed HTTP request"
 
 
+class InternalError(HubError):
+    status, code, title = 500, "internal_error", "Internal error"
+
+
+class InvalidCursor(BadRequest):
+    status, code, title = 400, "invalid_cursor", "Invalid cursor"
+
+
+class MockControlForbidden(Forbidden):
+    status, code, title = 403, "mock_control_loopback_only", "Mock controls are loopback-only"
+
+
 _TITLES = {
     400: "Bad request",
     401: "Authentication required",

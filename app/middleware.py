@@ -22,7 +22,14 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.db import format_exception_redacted
-from app.errors import HubError, InvalidCharacters, PayloadTooLarge, Unauthenticated, problem_body
+from app.errors import (
+    HubError,
+    InternalError,
+    InvalidCharacters,
+    PayloadTooLarge,
+    Unauthenticated,
+    problem_body,
+)
 from app.inputs import url_has_control_characters
 from app.observability import HubMetrics
 from app.responses import dumps
@@ -111,7 +118,7 @@ class RequestContextMiddleware:
                     send_wrapper,
                     scope,
                     request_id,
-                    _InternalError(
+                    InternalError(
                         "An unexpected error occurred; the request id identifies it in the logs."
                     ),
                 )
@@ -151,10 +158,6 @@ def _content_length(scope: Scope) -> int | None:
             except ValueError:
                 return None
     return None
-
-
-class _InternalError(HubError):
-    status, code, title = 500, "internal_error", "Internal error"
 
 
 class _LimitedBody:

@@ -37,7 +37,7 @@ from app.main import create_app  # noqa: E402
 from app.security import service as security_service  # noqa: E402
 from app.security.citizen import issue_citizen_token  # noqa: E402
 from app.security.roles import ClientPrincipal, Role  # noqa: E402
-from tests.mock_servers import MockServers  # noqa: E402
+from tests.helpers.mock_servers import MockServers  # noqa: E402
 
 PROCEDURE = "land-use-right-transfer"
 COMPONENTS = (
