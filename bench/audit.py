@@ -39,7 +39,6 @@ from sqlalchemy.engine import make_url
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from app import migrate
-from app.audit.events import AuditEntry, EventKind, Outcome
 from app.audit.keys import key_document, key_id_of, public_keys_from_document, published_keys
 from app.audit.merkle import leaf_hash, root_of
 from app.audit.models import AuditEvent
@@ -56,6 +55,7 @@ from app.audit.verify import (
 )
 from app.config import Settings
 from app.db import create_engine, create_sessionmaker
+from app.events import AuditEntry, EventKind, Outcome
 
 WRITERS = 64
 XROAD_BASELINE = 167.0

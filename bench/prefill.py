@@ -28,13 +28,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from app import migrate  # noqa: E402
-from app.actor import Actor  # noqa: E402
 from app.config import Settings  # noqa: E402
 from app.consent.approval import APPROVAL_CLAIM, consent_hash  # noqa: E402
 from app.consent.schemas import ConsentCreate  # noqa: E402
 from app.exchange.service import ProcedureGrant, PullContext, pull_record  # noqa: E402
 from app.main import create_app  # noqa: E402
 from app.security import service as security_service  # noqa: E402
+from app.security.actor import Actor  # noqa: E402
 from app.security.citizen import issue_citizen_token  # noqa: E402
 from app.security.roles import ClientPrincipal, Role  # noqa: E402
 from tests.helpers.mock_servers import MockServers  # noqa: E402

@@ -1,15 +1,15 @@
 """The access log's refusals, each with a stable code and status.
 
-``AuditUnavailable`` (503 ``audit_unavailable``) lives in ``app.audit.events`` beside the sink
-it belongs to. The auditor's query refusals keep the title of their status, as before the
+The auditor's query refusals keep the title of their status, as before the
 codes had classes.
 """
 
 from __future__ import annotations
 
-from app.errors import BadRequest, Conflict
+from app.errors import BadRequest, Conflict, ServiceUnavailable
 
 __all__ = [
+    "AuditUnavailable",
     "ConflictingSubjectFilters",
     "InvalidBoolean",
     "InvalidDatetime",
@@ -22,6 +22,12 @@ __all__ = [
     "UnloggableRequest",
     "UnverifiableExport",
 ]
+
+
+class AuditUnavailable(ServiceUnavailable):
+    """The access log cannot make an event durable: the caller must not release data."""
+
+    status, code, title = 503, "audit_unavailable", "Access log unavailable"
 
 
 class UnloggableRequest(BadRequest):

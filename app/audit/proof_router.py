@@ -9,7 +9,6 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 from sqlalchemy import select
 
-from app.actor import AuditorActor
 from app.audit.errors import NotSealedYet
 from app.audit.keys import key_document, published_keys, published_public_keys
 from app.audit.merkle import inclusion_path
@@ -22,6 +21,7 @@ from app.deps import SessionDep
 from app.errors import NotFound, problem_responses
 from app.hub import HubDep
 from app.routing import HubRoute
+from app.security.actor import AuditorActor
 from app.security.deps import PUBLIC
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"], route_class=HubRoute)

@@ -1,7 +1,7 @@
 """The auditor API (search, export, statistics) and the citizen's access log.
 
 Every auditor request is itself appended to the log as an ``audit.query`` event before the
-answer leaves, recorded from the auditor's :class:`~app.actor.Actor` like any other event,
+answer leaves, recorded from the auditor's :class:`~app.security.actor.Actor` like any other event,
 here and on the other auditor routes (proofs, verification).
 """
 
@@ -12,15 +12,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Query
 from fastapi.responses import StreamingResponse
 
-from app.actor import Actor, AuditorActor, record
 from app.audit import query
-from app.audit.events import EventKind
 from app.audit.query import EventFilters
 from app.audit.schemas import AccessLogPage, AuditEventPage, AuditStats
 from app.deps import SessionDep
 from app.errors import problem_responses
+from app.events import EventKind
 from app.hub import Hub, HubDep
 from app.routing import HubRoute
+from app.security.actor import Actor, AuditorActor, record
 from app.security.deps import CitizenDep
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"], route_class=HubRoute)

@@ -32,14 +32,14 @@ from sqlalchemy import Table, insert
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.audit.errors import UnloggableRequest
-from app.audit.events import AuditEntry, AuditUnavailable
+from app.audit.errors import AuditUnavailable, UnloggableRequest
 from app.audit.models import AuditEvent
 from app.audit.sealer import Sealer
 from app.audit.serialize import request_hash, response_hash
 from app.config import Settings
 from app.cursors import CursorCodec
 from app.db import describe_error, is_row_error, tune_sqlite
+from app.events import AuditEntry
 from app.security.keyfiles import read_or_create
 from app.timestamps import utcnow
 

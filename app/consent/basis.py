@@ -24,7 +24,6 @@ from typing import Any, Literal
 from sqlalchemy import case, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from app.audit.events import AuditSink
 from app.consent.errors import (
     ConsentExhausted,
     ConsentExpired,
@@ -38,6 +37,7 @@ from app.consent.errors import (
 from app.consent.models import Consent, ConsentStatus
 from app.consent.service import expire_due, period_key
 from app.errors import Forbidden
+from app.events import AuditSink
 from app.timestamps import as_utc, utcnow
 
 __all__ = [

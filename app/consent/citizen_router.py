@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Body
 
-from app.actor import Actor, CitizenActor
 from app.consent import service
 from app.consent.models import ConsentStatus
 from app.consent.router import consent_out, receipt_of
@@ -17,6 +16,7 @@ from app.deps import SessionDep
 from app.errors import problem_responses
 from app.hub import HubDep
 from app.routing import HubRoute
+from app.security.actor import Actor, CitizenActor
 from app.security.citizen import CitizenPrincipal
 from app.security.deps import CitizenDep
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from app.actor import ConsumerActor
 from app.consent import service
 from app.consent.errors import ReceiptUnavailable
 from app.consent.models import Consent, ConsentStatus
@@ -24,6 +23,7 @@ from app.deps import SessionDep, SettingsDep
 from app.errors import problem_responses
 from app.hub import Hub, HubDep
 from app.routing import HubRoute
+from app.security.actor import ConsumerActor
 from app.security.deps import PUBLIC, ConsumerClient
 
 router = APIRouter(prefix="/v1/consents", tags=["consents"], route_class=HubRoute)

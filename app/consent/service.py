@@ -24,7 +24,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
-from app.audit.events import AuditEntry, AuditSink, EventKind, Outcome
 from app.consent.approval import verify_approval
 from app.consent.errors import (
     ConsentApprovalInvalid,
@@ -34,14 +33,15 @@ from app.consent.errors import (
 )
 from app.consent.models import Consent, ConsentStatus, FetchType
 from app.consent.schemas import ConsentCreate
+from app.events import AuditEntry, AuditSink, EventKind, Outcome
 from app.security.schemas import PURPOSE_PATTERN
 from app.timestamps import as_utc, utcnow
 from dictionary import Dictionary
 from dictionary.formats import is_citizen_id
 
 if TYPE_CHECKING:
-    from app.actor import Actor
     from app.hub import Hub
+    from app.security.actor import Actor
 
 __all__ = [
     "TRANSITIONS",

@@ -6,7 +6,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
 
-from app.actor import Actor
 from app.errors import problem_responses, request_id_of
 from app.exchange.schemas import PullOut
 from app.exchange.service import SUBJECT_PATTERN, PullContext, pull_record
@@ -14,6 +13,7 @@ from app.hub import hub_of
 from app.openapi import PRINTABLE_HEADER_PATTERN
 from app.responses import FastJSONResponse
 from app.routing import HubRoute
+from app.security.actor import Actor
 from app.security.deps import ConsumerClient
 from app.security.schemas import PURPOSE_PATTERN
 

@@ -19,11 +19,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from app.actor import Actor
-from app.audit.events import AuditEntry, EventKind, Outcome
 from app.audit.serialize import request_hash, response_hash
 from app.consent.basis import Basis, decide_basis
 from app.errors import HubError
+from app.events import AuditEntry, EventKind, Outcome
 from app.exchange.errors import (
     AccessDenied,
     InvalidHeader,
@@ -35,6 +34,7 @@ from app.exchange.errors import (
 )
 from app.exchange.stored import StoredRecord, StoredRecords
 from app.headers import is_header_value
+from app.security.actor import Actor
 from app.security.caches import AccessGrant
 from app.security.schemas import PURPOSE_PATTERN
 from app.timestamps import utcnow

@@ -6,7 +6,6 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.actor import Actor
 from app.errors import Unprocessable
 from app.filings.errors import CorrectionNotFound, FieldNotStateHeld, IllegalCorrectionTransition
 from app.filings.events import filing_changed
@@ -16,6 +15,7 @@ from app.filings.schemas import CorrectionCreate, CorrectionOut
 from app.filings.values import json_ready, pointer, split_pointer, value_at
 from app.filings.views import correction_out
 from app.hub import Hub
+from app.security.actor import Actor
 from app.timestamps import utcnow
 from dictionary.procedures import StateComponent
 

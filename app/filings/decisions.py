@@ -13,7 +13,6 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.actor import Actor
 from app.filings.counts import count_submission, declare_once_counts
 from app.filings.errors import (
     ConfirmationRequired,
@@ -30,6 +29,7 @@ from app.filings.states import APPROVED, PREFILLED, REJECTED, SUBMITTED, require
 from app.filings.values import json_ready, value_at
 from app.filings.views import filing_out
 from app.hub import Hub
+from app.security.actor import Actor
 from app.timestamps import utcnow
 from dictionary import Dictionary
 from dictionary.procedures import Procedure

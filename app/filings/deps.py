@@ -11,10 +11,10 @@ from typing import Annotated
 
 from fastapi import Depends
 
-from app.actor import ConsumerOfficer
 from app.deps import SessionDep
 from app.filings.reading import LoadedFiling, load_filing
 from app.hub import HubDep
+from app.security.actor import ConsumerOfficer
 
 
 async def _current_filing(

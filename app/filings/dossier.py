@@ -8,7 +8,6 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.actor import Actor
 from app.errors import Unprocessable
 from app.filings.errors import FieldVerifiedLocked
 from app.filings.events import filing_changed
@@ -19,6 +18,7 @@ from app.filings.states import require_editable
 from app.filings.values import pointer, split_pointer
 from app.filings.views import filing_out
 from app.hub import Hub
+from app.security.actor import Actor
 from app.timestamps import utcnow
 from dictionary import Dictionary
 from dictionary.procedures import ApplicantComponent, Procedure, StateComponent

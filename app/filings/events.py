@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.actor import Actor, record
-from app.audit.events import AuditSink, EventKind
+from app.events import AuditSink, EventKind
 from app.filings.models import Filing
+from app.security.actor import Actor, record
 
 
 async def filing_changed(

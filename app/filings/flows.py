@@ -20,7 +20,6 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from app.actor import Actor
 from app.db import format_exception_redacted
 from app.errors import HubError
 from app.exchange.service import ProcedureGrant, PullContext, PulledRecord, pull_record
@@ -34,6 +33,7 @@ from app.filings.states import FROM_STATE, PREFILLED, require_transition
 from app.filings.values import json_ready, pointer, subject_of
 from app.filings.views import filing_out
 from app.hub import Hub
+from app.security.actor import Actor
 from app.timestamps import utcnow
 from dictionary.procedures import StateComponent
 

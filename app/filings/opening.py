@@ -6,7 +6,6 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.actor import Actor
 from app.filings.errors import InvalidCitizenId
 from app.filings.events import filing_changed
 from app.filings.models import Filing
@@ -15,6 +14,7 @@ from app.filings.schemas import FilingOpen, FilingOut
 from app.filings.states import DRAFT
 from app.filings.views import filing_out
 from app.hub import Hub
+from app.security.actor import Actor
 from app.timestamps import utcnow
 from dictionary.formats import is_citizen_id
 

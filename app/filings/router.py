@@ -10,7 +10,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Header
 
-from app.actor import ConsumerOfficer
 from app.audit.serialize import request_hash
 from app.deps import SessionDep
 from app.errors import problem_responses
@@ -28,6 +27,7 @@ from app.filings.schemas import (
 )
 from app.hub import HubDep
 from app.routing import HubRoute
+from app.security.actor import ConsumerOfficer
 
 router = APIRouter(prefix="/v1/filings", tags=["filings"], route_class=HubRoute)
 

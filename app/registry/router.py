@@ -8,10 +8,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
-from app.actor import Actor, AdminActor, record
-from app.audit.events import EventKind
 from app.deps import DictionaryDep, SessionDep
 from app.errors import problem_responses
+from app.events import EventKind
 from app.hub import Hub, HubDep
 from app.inputs import parse_json
 from app.registry import service
@@ -39,6 +38,7 @@ from app.registry.schemas import (
 from app.registry.validation import NdjsonValidation, parse_json_array, validate_array
 from app.responses import DuplexStreamingResponse
 from app.routing import LARGE_BODY, NDJSON_TYPES, HubRoute, media_type_of
+from app.security.actor import Actor, AdminActor, record
 from app.security.deps import PUBLIC, AdminClient, AnyClient
 from dictionary import Status
 from dictionary.model import Element

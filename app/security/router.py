@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from app.actor import AdminActor, record
-from app.audit.events import EventKind
 from app.deps import DictionaryDep, SessionDep
 from app.errors import problem_responses
+from app.events import EventKind
 from app.hub import HubDep
 from app.routing import HubRoute
 from app.security import service
+from app.security.actor import AdminActor, record
 from app.security.deps import AdminClient
 from app.security.models import AccessRight, ApiClient, ApiKey
 from app.security.roles import Role

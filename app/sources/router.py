@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response, status
 
-from app.actor import IntegratorActor
 from app.deps import SessionDep
 from app.errors import problem_responses
 from app.hub import HubDep
 from app.routing import HubRoute
+from app.security.actor import IntegratorActor
 from app.security.deps import IntegratorClient
 from app.sources import service
 from app.sources.models import ConnectorMapping, ConnectorRegistration

@@ -20,9 +20,9 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.actor import Actor, record
-from app.audit.events import AuditSink, EventKind
+from app.events import AuditSink, EventKind
 from app.hub import Hub
+from app.security.actor import Actor, record
 from app.sources.errors import ConnectorExists, InvalidMapping
 from app.sources.lookup import get_registration, list_registrations, mappings_of
 from app.sources.mappings import check_mappings, shipped_mappings

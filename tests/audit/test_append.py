@@ -11,11 +11,12 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import select, text
 
-from app.audit.events import AuditEntry, AuditUnavailable, EventKind, Outcome
+from app.audit.errors import AuditUnavailable
 from app.audit.models import AuditEvent
 from app.audit.serialize import canonical_json, request_hash, response_hash
 from app.audit.service import AuditLog
 from app.db import create_engine, create_sessionmaker
+from app.events import AuditEntry, EventKind, Outcome
 from tests.helpers.clients import ApiCredentials
 
 CITIZEN = "001099012345"

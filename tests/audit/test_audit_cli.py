@@ -11,11 +11,11 @@ import orjson
 import pytest
 from typer.testing import CliRunner
 
-from app.audit.events import AuditEntry, EventKind, Outcome
 from app.audit.service import AuditLog, load_subject_key
 from app.cli import cli
 from app.config import Settings
 from app.db import create_engine, create_sessionmaker
+from app.events import AuditEntry, EventKind, Outcome
 
 
 async def _append(settings: Settings, count: int) -> None:

@@ -14,10 +14,11 @@ from fastapi import FastAPI
 from sqlalchemy import select
 
 from app.audit import query
-from app.audit.events import AuditEntry, AuditUnavailable, EventKind, Outcome
+from app.audit.errors import AuditUnavailable
 from app.audit.models import AuditEvent
 from app.audit.query import export as export_module
 from app.audit.serialize import canonical_json, event_record
+from app.events import AuditEntry, EventKind, Outcome
 from app.security.citizen import issue_citizen_token
 from app.security.roles import Role
 from tests.helpers.clients import ApiCredentials, MakeClient

@@ -11,9 +11,9 @@ import orjson
 from fastapi import FastAPI
 from sqlalchemy import select
 
-from app.audit.events import EventKind
 from app.audit.models import AuditEvent
 from app.audit.query import FILTER_NAMES
+from app.events import EventKind
 from tests.helpers.clients import MakeClient
 
 STRAY_ID = "079185000123"

@@ -8,8 +8,8 @@ import httpx
 import orjson
 from fastapi import FastAPI
 
-from app.audit.events import AuditEntry, EventKind, Outcome
 from app.config import Settings
+from app.events import AuditEntry, EventKind, Outcome
 from app.security.citizen import issue_citizen_token
 from tests.helpers.clients import MakeClient
 

@@ -10,9 +10,9 @@ import orjson
 import pytest
 from fastapi import FastAPI
 
-from app.audit.events import AuditEntry, EventKind, Outcome
 from app.config import Settings
 from app.cursors import MAX_POSITION, CursorCodec, InvalidCursor
+from app.events import AuditEntry, EventKind, Outcome
 from app.security.citizen import issue_citizen_token
 from tests.helpers.clients import MakeClient
 

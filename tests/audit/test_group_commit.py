@@ -11,10 +11,10 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import select, text
 
-from app.audit.errors import UnloggableRequest
-from app.audit.events import AuditEntry, AuditUnavailable, EventKind, Outcome
+from app.audit.errors import AuditUnavailable, UnloggableRequest
 from app.audit.models import AuditEvent
 from app.audit.service import AuditLog
+from app.events import AuditEntry, EventKind, Outcome
 
 SECRET = "079185000123-Nguyen-Van-An"  # a recognisable value that no log line may hold
 

@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[2]
 WORKER = textwrap.dedent(
     """
     import asyncio, sys
-    from app.audit.events import AuditEntry
+    from app.events import AuditEntry
     from app.audit.service import AuditLog, load_subject_key
     from app.config import Settings
     from app.db import create_engine, create_sessionmaker

@@ -11,7 +11,6 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import select, text
 
-from app.audit.events import AuditEntry, EventKind, Outcome
 from app.audit.keys import key_document, public_keys_from_document, published_keys
 from app.audit.models import AuditEvent
 from app.audit.serialize import (
@@ -24,6 +23,7 @@ from app.audit.verify import Report, _RawReader, export_lines, verify_database, 
 from app.audit.verify import jsonl as jsonl_module
 from app.audit.verify import raw as raw_module
 from app.config import Settings
+from app.events import AuditEntry, EventKind, Outcome
 from tests.helpers.audit_log import (
     TAMPERING,
     append_and_seal_pulls,

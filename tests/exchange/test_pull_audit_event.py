@@ -11,8 +11,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from app.audit.events import EventKind
 from app.audit.models import AuditEvent
+from app.events import EventKind
 from tests.helpers.clients import ApiCredentials, MakeClient
 from tests.helpers.sources import audit_events, consumer_for, pull_headers, register
 

@@ -13,11 +13,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import FastAPI
 from sqlalchemy import select, text
 
-from app.audit.events import AuditEntry, EventKind, Outcome
 from app.audit.models import AuditEvent, AuditSeal
 from app.audit.serialize import seal_body_bytes
 from app.audit.service import AuditLog
 from app.config import Settings
+from app.events import AuditEntry, EventKind, Outcome
 
 
 def sealing_on_demand(database_url: str, tmp_path: Path, *, batch: int = 10) -> Settings:

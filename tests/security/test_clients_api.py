@@ -8,8 +8,8 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy import select
 
-from app.audit.events import EventKind
 from app.audit.models import AuditEvent
+from app.events import EventKind
 from app.security.models import ApiKey
 from tests.helpers.clients import ApiCredentials, MakeClient
 

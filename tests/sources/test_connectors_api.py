@@ -9,9 +9,9 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from app.audit.events import EventKind
 from app.config import Settings
 from app.db import create_engine, create_sessionmaker
+from app.events import EventKind
 from app.main import create_app
 from app.sources.models import ConnectorRegistration
 from tests.helpers.clients import ApiCredentials, MakeClient

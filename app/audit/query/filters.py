@@ -12,9 +12,9 @@ from typing import Any
 from sqlalchemy import ColumnElement, or_
 
 from app.audit.errors import ConflictingSubjectFilters, InvalidSubjectHmac, InvalidTimeRange
-from app.audit.events import Outcome
 from app.audit.query.parsing import _clean, parse_datetime
 from app.audit.query.rows import EVENTS
+from app.events import Outcome
 
 # Kinds a citizen never sees in their access log: they name no subject's data being used.
 CITIZEN_HIDDEN_KIND_PREFIXES = ("admin.", "audit.")

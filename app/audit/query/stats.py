@@ -9,7 +9,6 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.audit.events import Outcome
 from app.audit.query.filters import EventFilters, _conditions
 from app.audit.query.rows import EVENTS
 from app.audit.schemas import (
@@ -22,6 +21,7 @@ from app.audit.schemas import (
     OutcomeCount,
     RecordTypeCount,
 )
+from app.events import Outcome
 
 
 def _day_expression(session: AsyncSession) -> ColumnElement[Any]:

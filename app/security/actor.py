@@ -21,8 +21,8 @@ from typing import Annotated, Any, get_args
 
 from fastapi import Depends, Header, Request
 
-from app.audit.events import AuditEntry, AuditSink, Outcome
 from app.errors import request_id_of
+from app.events import AuditEntry, AuditSink, Outcome
 from app.headers import InvalidHeader, is_header_value, required_officer_and_case
 from app.openapi import PRINTABLE_HEADER_PATTERN, required_in_docs
 from app.security.citizen import CitizenPrincipal

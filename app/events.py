@@ -1,9 +1,9 @@
 """What the rest of the hub hands to the access log: one call, ``audit.append(event)``.
 
 The data path, filings, consent and admin actions build an :class:`AuditEntry` from the
-request's actor and append it with ``app.actor.record(hub.audit, actor, kind, ...)`` (the
+request's actor and append it with ``app.security.actor.record(hub.audit, actor, kind, ...)`` (the
 hub's :class:`AuditSink`). The call returns only once the event is durable; if it cannot be
-made durable it raises ``AuditUnavailable`` and the caller must not release data. The entry carries the subject's citizen ID in clear only in
+made durable it raises ``AuditUnavailable`` (``app.audit.errors``) and the caller must not release data. The entry carries the subject's citizen ID in clear only in
 memory: the log stores its keyed HMAC and a masked hint, never the ID, and never field values.
 """
 
@@ -11,12 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any, Protocol
-
-from app.errors import ServiceUnavailable
-
-
-class AuditUnavailable(ServiceUnavailable):
-    status, code, title = 503, "audit_unavailable", "Access log unavailable"
 
 
 class EventKind:
