@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from app.errors import BadRequest, Forbidden, NotFound
+from app.errors import BadRequest, Forbidden
 from app.headers import InvalidHeader, MissingUserId
+from app.registry.errors import UnknownRecordType
 from app.sources.errors import (
     NoSource,
     SourceInvalidRecord,
@@ -38,10 +39,6 @@ class InvalidSubject(BadRequest):
 
 class UnknownField(BadRequest):
     status, code, title = 400, "unknown_field", "Unknown field"
-
-
-class UnknownRecordType(NotFound):
-    status, code, title = 404, "unknown_record_type", "Unknown record type"
 
 
 class AccessDenied(Forbidden):

@@ -23,7 +23,9 @@ class UnknownElement(NotFound):
 
 
 class UnknownRecordType(NotFound):
-    status, code, title = 404, "unknown_record_type", "Not found"
+    """The dictionary has no such record type: on the registry's routes and the data path."""
+
+    status, code, title = 404, "unknown_record_type", "Unknown record type"
 
 
 class UnknownVersion(NotFound):
