@@ -8,7 +8,7 @@ JSONL export (``verify_jsonl``); ``export_lines`` writes that JSONL. docs/audit.
 same algorithm for independent verifiers.
 
 - ``model``: problem codes, events and seals as the verifier sees them, anchors, the report;
-- ``verifier``: the pure ``Verifier`` (and ``verify_log``);
+- ``verifier``: the pure ``Verifier``;
 - ``jsonl``: the JSONL export's reader (``verify_jsonl``);
 - ``stored``: the typed database reader; ``raw``: the fast one (raw driver rows);
 - ``database``: ``verify_database``, over either reader;
@@ -37,7 +37,7 @@ from app.audit.verify.stored import (
     stored_batches,
     trailing_events,
 )
-from app.audit.verify.verifier import Verifier, verify_log
+from app.audit.verify.verifier import Verifier
 
 __all__ = [
     "PINNED_HEAD_PATTERN",
@@ -60,5 +60,4 @@ __all__ = [
     "trailing_events",
     "verify_database",
     "verify_jsonl",
-    "verify_log",
 ]

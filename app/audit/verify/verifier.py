@@ -504,21 +504,3 @@ def _signature_ok(key: Ed25519PublicKey, signature: str, body: bytes) -> bool:
     except (InvalidSignature, binascii.Error, ValueError, TypeError):
         return False
     return True
-
-
-def verify_log(
-    batches: Iterable[tuple[list[EventItem], SealItem]],
-    public_keys: Mapping[str, Ed25519PublicKey],
-    *,
-    anchor: Anchor | None = None,
-    pinned: PinnedHead | None = None,
-    trailing: Iterable[EventItem] = (),
-    progress: Callable[[int], None] | None = None,
-) -> Report:
-    """Verify a log given as batches (events, seal) in chain order. Pure: no I/O."""
-    verifier = Verifier(public_keys, anchor=anchor, pinned=pinned)
-    for events, seal in batches:
-        verifier.feed(events, seal)
-        if progress is not None:
-            progress(len(events))
-    return verifier.finish(trailing)
