@@ -4,31 +4,16 @@ kept and the client is told (503 ``audit_unavailable``)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
 from fastapi import FastAPI
-from sqlalchemy import text
 
+from tests.helpers.audit_log import log_out_of_reach
 from tests.helpers.filings import Portal
 from tests.helpers.sources import audit_events
 
 MOTHER = "001190012345"
-
-
-@asynccontextmanager
-async def log_out_of_reach(app: FastAPI) -> AsyncIterator[None]:
-    """The access log's table is renamed away, and comes back afterwards."""
-    engine = app.state.hub.engine
-    async with engine.begin() as conn:
-        await conn.execute(text("ALTER TABLE audit_events RENAME TO audit_events_away"))
-    try:
-        yield
-    finally:
-        async with engine.begin() as conn:
-            await conn.execute(text("ALTER TABLE audit_events_away RENAME TO audit_events"))
 
 
 async def test_a_filing_is_not_opened_when_its_event_cannot_be_written(

@@ -4,7 +4,8 @@ event per call, append-then-seal, and the tamperings the verifier must detect an
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -172,3 +173,16 @@ TAMPERING: dict[str, Callable[[FastAPI], Any]] = {
     "deleted seal": delete_seal,
     "forged signature": forge_signature,
 }
+
+
+@asynccontextmanager
+async def log_out_of_reach(app: FastAPI) -> AsyncIterator[None]:
+    """The access log's table is renamed away (no event can be written), and comes back."""
+    engine = app.state.hub.engine
+    async with engine.begin() as conn:
+        await conn.execute(text("ALTER TABLE audit_events RENAME TO audit_events_away"))
+    try:
+        yield
+    finally:
+        async with engine.begin() as conn:
+            await conn.execute(text("ALTER TABLE audit_events_away RENAME TO audit_events"))

@@ -3,13 +3,11 @@ API, and give a consumer access rights."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
 from fastapi import FastAPI
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from app.audit.models import AuditEvent
 from app.security import service as security_service
@@ -116,16 +114,3 @@ async def audit_events(app: FastAPI, kind: str | None = None) -> list[AuditEvent
         if kind is not None:
             query = query.where(AuditEvent.kind == kind)
         return list((await session.scalars(query)).all())
-
-
-@asynccontextmanager
-async def log_out_of_reach(app: FastAPI) -> AsyncIterator[None]:
-    """The access log's table is renamed away (no event can be written), and comes back."""
-    engine = app.state.hub.engine
-    async with engine.begin() as conn:
-        await conn.execute(text("ALTER TABLE audit_events RENAME TO audit_events_away"))
-    try:
-        yield
-    finally:
-        async with engine.begin() as conn:
-            await conn.execute(text("ALTER TABLE audit_events_away RENAME TO audit_events"))

@@ -13,8 +13,8 @@ from sqlalchemy import select
 
 from app.audit.models import AuditEvent
 from app.main import create_app
+from tests.helpers.audit_log import log_out_of_reach
 from tests.helpers.clients import ApiCredentials, MakeClient
-from tests.helpers.sources import log_out_of_reach
 
 RECORDS = "/v1/dictionary/records"
 PHONE = {"name": "phone", "element": "common.phone", "required": False, "cardinality": "0..1"}

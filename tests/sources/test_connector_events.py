@@ -10,8 +10,9 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from tests.helpers.audit_log import log_out_of_reach
 from tests.helpers.clients import ApiCredentials, MakeClient
-from tests.helpers.sources import connector_body, log_out_of_reach, register
+from tests.helpers.sources import connector_body, register
 
 
 @pytest.fixture
