@@ -28,7 +28,7 @@ typecheck: install
 	$(BIN)/mypy app connectors dictionary
 
 pytest: install
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto
 
 test: lint typecheck pytest
 
