@@ -15,7 +15,11 @@ GET /hotich/v1/cong-dan/{soDinhDanh}/ket-hon      the person's marriages (either
 GET /hotich/v1/khai-tu?batDau=&soLuong=           death registrations, by offset (no total)
 GET /hotich/v1/khai-tu/{soDinhDanh}               the death registration of a person
 GET /hotich/v1/xac-nhan-hon-nhan/{soDinhDanh}     the person's marital-status certificate
+POST /hotich/v1/khai-sinh, /ket-hon, /khai-tu     register one (civil_status_writes.py)
 ================================================  ========================================
+
+Registrations accepted by the POST endpoints are served by the GET endpoints too (births and
+marriages also at the end of their lists; deaths only by citizen ID).
 """
 
 from __future__ import annotations
@@ -23,9 +27,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from connectors.mocks.civil_status_writes import CivilRegister, civil_endpoints
 from connectors.mocks.dataset import Dataset, Marriage, Person
 from connectors.mocks.formats import dmy, reference
 from connectors.mocks.server import Call, NotFound, Reply, Route, SystemSpec
+from connectors.mocks.writes import WriteState
 
 TIMESTAMP = "%Y-%m-%dT%H:%M:%S"
 SEX = {"M": "Nam", "F": "Nữ"}
@@ -49,6 +55,8 @@ def _ok(data: Any, **extra: Any) -> Reply:
 def build_spec(dataset: Dataset) -> SystemSpec:
     provinces = dataset.provinces
     seed = dataset.seed
+    register = CivilRegister(dataset)
+    writes = WriteState(overlays=[register.clear])
 
     def party(index: int, with_birth_date: bool = True) -> dict[str, Any]:
         body = {"soDinhDanh": dataset.citizen_id(index), "hoTen": dataset.civil_name(index)}
@@ -103,20 +111,29 @@ def build_spec(dataset: Dataset) -> SystemSpec:
         return person
 
     def get_birth(call: Call) -> Reply:
+        registered = register.births.get(call.params["soDinhDanh"])
+        if registered is not None:
+            return _ok(registered.body)
         return _ok(birth_body(find(call.params["soDinhDanh"])))
 
     def list_births(call: Call) -> Reply:
         start = call.int_param("batDau", 0, 0, 10**9)
         count = call.int_param("soLuong", 50, 1, 500)
         items = [birth_body(p) for p in dataset.iter_persons(start, start + count)]
-        return _ok(items, batDau=start, soLuong=len(items), tongSoBanGhi=dataset.size)
+        later = list(register.births.values())[max(0, start - dataset.size) :]
+        items += [b.body for b in later[: count - len(items)]]
+        total = dataset.size + len(register.births)
+        return _ok(items, batDau=start, soLuong=len(items), tongSoBanGhi=total)
 
     def list_marriages(call: Call) -> Reply:
         start = call.int_param("batDau", 0, 0, 10**9)
         count = call.int_param("soLuong", 50, 1, 500)
         stop = min(start + count, dataset.marriage_count)
         items = [marriage_body(dataset.marriage(m)) for m in range(start, stop)]
-        return _ok(items, batDau=start, soLuong=len(items), tongSoBanGhi=dataset.marriage_count)
+        later = register.marriages[max(0, start - dataset.marriage_count) :]
+        items += [marriage_body(m) for m in later[: count - len(items)]]
+        total = dataset.marriage_count + len(register.marriages)
+        return _ok(items, batDau=start, soLuong=len(items), tongSoBanGhi=total)
 
     def death_body(person: Person) -> dict[str, Any]:
         registered = dataset.death_registration_date(person.index)
@@ -147,15 +164,18 @@ def build_spec(dataset: Dataset) -> SystemSpec:
 
     def get_marriages(call: Call) -> Reply:
         person = find(call.params["soDinhDanh"])
-        return _ok([marriage_body(m) for m in dataset.marriages_of(person.index)])
+        marriages = dataset.marriages_of(person.index) + register.marriages_of(person.index)
+        return _ok([marriage_body(m) for m in marriages])
 
     def get_death(call: Call) -> Reply:
-        return _ok(death_body(find(call.params["soDinhDanh"])))
+        person = find(call.params["soDinhDanh"])
+        registered = register.deaths.get(person.index)
+        return _ok(registered.body if registered is not None else death_body(person))
 
     def get_certificate(call: Call) -> Reply:
         person = find(call.params["soDinhDanh"])
         issued = dataset.marital_status_certificate_date(person.index)
-        if issued is None:
+        if issued is None or person.index in register.deaths:
             raise NotFound(f"Chưa cấp giấy xác nhận tình trạng hôn nhân cho {person.citizen_id}")
         household = dataset.household_of(person.index)
         province = (
@@ -168,7 +188,7 @@ def build_spec(dataset: Dataset) -> SystemSpec:
             "ngayCap": dmy(issued),
             "noiCap": {"maTinh": province},
             "nguoiDuocXacNhan": party(person.index),
-            "tinhTrangHonNhan": MARITAL_STATUS[person.marital_status],
+            "tinhTrangHonNhan": MARITAL_STATUS[register.marital_status(person)],
         }
         if not dataset.missing_optional(person.index, SYSTEM):
             body["coGiaTriDen"] = dmy(issued + timedelta(days=182))
@@ -176,6 +196,8 @@ def build_spec(dataset: Dataset) -> SystemSpec:
         stamp(body, "XN", 4, person.index, issued)
         return _ok(body)
 
+    writers = civil_endpoints(register, party, marriage_body, lambda body: Reply(
+        201, {"trangThai": "THANH_CONG", "ketQua": body}))  # fmt: skip
     return SystemSpec(
         name="civil-status",
         title="Cơ sở dữ liệu hộ tịch điện tử (mô phỏng)",
@@ -189,5 +211,7 @@ def build_spec(dataset: Dataset) -> SystemSpec:
             Route("GET", "/hotich/v1/khai-tu", list_deaths),
             Route("GET", "/hotich/v1/khai-tu/{soDinhDanh}", get_death),
             Route("GET", "/hotich/v1/xac-nhan-hon-nhan/{soDinhDanh}", get_certificate),
+            *(writer.route(writes) for writer in writers),
         ),
+        writes=writes,
     )

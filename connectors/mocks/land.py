@@ -9,6 +9,8 @@ The parcel list pages with an opaque cursor: ``cursor`` and ``limit`` in, ``next
 GET /vbdlis/api/v1/thua-dat?cursor=&limit=           every parcel, by cursor
 GET /vbdlis/api/v1/chu-su-dung/{cccd}/thua-dat       the parcels an owner holds (a list)
 GET /vbdlis/api/v1/chu-su-dung/{cccd}/giay-chung-nhan  the owner's certificates (a list)
+GET /vbdlis/api/v1/giay-chung-nhan/{soPhatHanh}      one certificate, with its status
+POST /vbdlis/api/v1/bien-dong/chuyen-nhuong          register a transfer (land_writes.py)
 ===================================================  ==================================
 
 An owner with no land gets an empty list, not an error: the register cannot tell a
@@ -24,7 +26,9 @@ from typing import Any
 
 from connectors.mocks.dataset import Dataset, Parcel
 from connectors.mocks.formats import decimal_comma, dmy, reference
-from connectors.mocks.server import BadRequest, Call, Reply, Route, SystemSpec
+from connectors.mocks.land_writes import LandRegister, transfer_endpoint
+from connectors.mocks.server import BadRequest, Call, NotFound, Reply, Route, SystemSpec
+from connectors.mocks.writes import WriteState
 
 TIMESTAMP = "%Y%m%d%H%M%S"
 SYSTEM = "land"
@@ -58,6 +62,8 @@ def decode_cursor(cursor: str) -> tuple[int, int]:
 
 def build_spec(dataset: Dataset) -> SystemSpec:
     seed = dataset.seed
+    register = LandRegister(dataset)
+    writes = WriteState(overlays=[register.clear])
 
     def owner(index: int) -> dict[str, Any]:
         person = dataset.person(index)
@@ -67,7 +73,9 @@ def build_spec(dataset: Dataset) -> SystemSpec:
         serial = parcel.map_sheet_number * 100_000 + parcel.parcel_number
         body["maHoSo"] = reference("TD" if kind == 1 else "GCN", seed, kind, serial)
         created = parcel.certificate_issued or parcel.land_use_term_end or _EPOCH
-        updated = dataset.last_updated(parcel.owner, SYSTEM, created)
+        updated = register.updated.get(parcel.parcel_id)
+        if updated is None:
+            updated = dataset.last_updated(parcel.owner, SYSTEM, created)
         body["ngayCapNhat"] = updated.strftime(TIMESTAMP)
 
     def parcel_body(parcel: Parcel) -> dict[str, Any]:
@@ -115,12 +123,12 @@ def build_spec(dataset: Dataset) -> SystemSpec:
 
     def get_parcels(call: Call) -> Reply:
         index = owner_index(call.params["cccd"])
-        parcels = [] if index is None else dataset.parcels_of(index)
+        parcels = [] if index is None else register.parcels_of(index)
         return _ok([parcel_body(p) for p in parcels])
 
     def get_certificates(call: Call) -> Reply:
         index = owner_index(call.params["cccd"])
-        parcels = [] if index is None else dataset.parcels_of(index)
+        parcels = [] if index is None else register.parcels_of(index)
         return _ok([certificate_body(p) for p in parcels if p.certificate_number])
 
     def list_parcels(call: Call) -> Reply:
@@ -130,7 +138,7 @@ def build_spec(dataset: Dataset) -> SystemSpec:
         items: list[dict[str, Any]] = []
         scan_end = min(dataset.size, index + limit * _SCAN_PER_PAGE)
         while index < scan_end and len(items) < limit:
-            parcels = dataset.parcels_of(index)[skip:]
+            parcels = register.parcels_of(index)[skip:]
             taken = parcels[: limit - len(items)]
             items.extend(parcel_body(p) for p in taken)
             if len(taken) < len(parcels):
@@ -140,6 +148,21 @@ def build_spec(dataset: Dataset) -> SystemSpec:
         next_cursor = encode_cursor(index, skip) if index < dataset.size else None
         return _ok(items, nextCursor=next_cursor)
 
+    def get_certificate(call: Call) -> Reply:
+        found = register.certificate(call.params["soPhatHanh"])
+        if found is None:
+            raise NotFound(f"Không có giấy chứng nhận số {call.params['soPhatHanh']}")
+        parcel, cancellation = found
+        body = certificate_body(parcel)
+        if cancellation is None:
+            body["trangThai"] = "CON_HIEU_LUC"
+        else:
+            body["trangThai"] = "DA_HUY"
+            body["ngayHuy"] = dmy(cancellation.cancelled_on)
+            body["lyDoHuy"] = f"Chuyển nhượng quyền sử dụng đất ({cancellation.transfer})"
+        return _ok(body)
+
+    transfer = transfer_endpoint(register, _ok)
     return SystemSpec(
         name="land",
         title="Hệ thống thông tin đất đai quốc gia (mô phỏng)",
@@ -150,5 +173,8 @@ def build_spec(dataset: Dataset) -> SystemSpec:
             Route("GET", "/vbdlis/api/v1/thua-dat", list_parcels),
             Route("GET", "/vbdlis/api/v1/chu-su-dung/{cccd}/thua-dat", get_parcels),
             Route("GET", "/vbdlis/api/v1/chu-su-dung/{cccd}/giay-chung-nhan", get_certificates),
+            Route("GET", "/vbdlis/api/v1/giay-chung-nhan/{soPhatHanh}", get_certificate),
+            transfer.route(writes),
         ),
+        writes=writes,
     )

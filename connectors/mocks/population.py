@@ -9,7 +9,12 @@ GET /api/v2/cong-dan/{soDinhDanh}          one person
 GET /api/v2/cong-dan/{soDinhDanh}/cu-tru   the person's residence
 GET /api/v2/cong-dan/{soDinhDanh}/ho-khau  the person's household
 GET /api/v2/ho-khau/{soHoKhau}             a household by its number
+POST /api/v2/cong-dan/{soDinhDanh}/thuong-tru, POST /api/v2/bien-dong-ho-tich
+                                           writes (population_writes.py)
 =========================================  ====================================
+
+What the POST endpoints record is served by the GET endpoints too; a person born since the
+dataset was generated also carries ``cha`` and ``me`` and is listed after the others.
 """
 
 from __future__ import annotations
@@ -19,7 +24,9 @@ from typing import Any
 
 from connectors.mocks.dataset import UNIT_SIZE, Dataset, Household, Person
 from connectors.mocks.formats import dmy, reference
+from connectors.mocks.population_writes import Newborn, PopulationRegister, population_endpoints
 from connectors.mocks.server import Call, NotFound, Reply, Route, SystemSpec
+from connectors.mocks.writes import WriteState
 
 TIMESTAMP = "%d/%m/%Y %H:%M:%S"
 SEX = {"M": "1", "F": "2"}
@@ -52,6 +59,8 @@ def _ok(data: Any, **extra: Any) -> Reply:
 def build_spec(dataset: Dataset) -> SystemSpec:
     provinces = dataset.provinces
     seed = dataset.seed
+    register = PopulationRegister(dataset)
+    writes = WriteState(overlays=[register.clear])
 
     def person_body(person: Person) -> dict[str, Any]:
         index = person.index
@@ -84,25 +93,68 @@ def build_spec(dataset: Dataset) -> SystemSpec:
     # Callers never mutate a body (drift builds a renamed copy).
     person_body = lru_cache(maxsize=16_384)(person_body)
 
+    def party(citizen_id: str | None) -> dict[str, str] | None:
+        index = None if citizen_id is None else register.index_of(citizen_id)
+        if index is None:
+            return None
+        number, name = register.identity(index)
+        return {"soDinhDanh": number, "hoVaTen": name}
+
+    def newborn_body(child: Newborn) -> dict[str, Any]:
+        mother = dataset.person_by_id(child.mother)
+        body: dict[str, Any] = {
+            "soDinhDanh": child.citizen_id, "hoVaTen": child.full_name,
+            "ngaySinh": dmy(child.date_of_birth), "gioiTinh": SEX[child.sex], "quocTich": "VN",
+            "daQuaDoi": False, "danToc": None if mother is None else mother.ethnicity,
+            "noiDangKyKhaiSinh": {"maTinh": child.province,
+                                  "tenTinh": provinces.labels[child.province]},
+            "tinhTrangHonNhan": MARITAL_STATUS["SINGLE"],
+            "cha": party(child.father), "me": party(child.mother),
+            "maHoSo": reference("DC", seed, 1, child.index),
+        }  # fmt: skip
+        return {k: v for k, v in body.items() if v is not None}
+
+    def current_person_body(citizen_id: str) -> dict[str, Any]:
+        """The person as the database now holds them: generated, then what was recorded."""
+        child = register.born.get(citizen_id)
+        body = newborn_body(child) if child is not None else person_body(find(citizen_id))
+        index = register.index_of(citizen_id)
+        assert index is not None
+        if index not in register.updated:
+            return body
+        body = dict(body)
+        if index in register.marital:
+            body["tinhTrangHonNhan"] = MARITAL_STATUS[register.marital[index]]
+        if index in register.deaths:
+            body["daQuaDoi"], body["ngayMat"] = True, dmy(register.deaths[index])
+        residence = register.residence(index)
+        body.pop("soHoKhau", None)
+        if residence is not None and residence.household_id is not None:
+            body["soHoKhau"] = residence.household_id
+        body["ngayCapNhat"] = register.updated[index].strftime(TIMESTAMP)
+        return body
+
     def household_body(household: Household) -> dict[str, Any]:
-        head = dataset.person(household.head)
+        head_id, head_name = register.identity(household.head)
         unit = household.head // UNIT_SIZE
+        updated = register.updated.get(household.household_id) or dataset.last_updated(
+            household.head, SYSTEM, dataset.person(household.head).date_of_birth
+        )
         return {
             "soHoKhau": household.household_id,
-            "chuHo": {"soDinhDanh": head.citizen_id, "hoVaTen": head.full_name},
+            "chuHo": {"soDinhDanh": head_id, "hoVaTen": head_name},
             "diaChi": {"chiTiet": household.address_line, "maTinh": household.province_code},
             "thanhVien": [
                 {
-                    "soDinhDanh": dataset.citizen_id(index),
-                    "hoVaTen": dataset.person(index).full_name,
+                    "soDinhDanh": register.identity(index)[0],
+                    "hoVaTen": register.identity(index)[1],
                     "quanHeVoiChuHo": RELATIONSHIP[relationship],
                 }
                 for index, relationship in household.members
             ],
             "maHoSo": reference("HK", seed, 3, unit),
-            "ngayCapNhat": dataset.last_updated(household.head, SYSTEM, head.date_of_birth)
-            .strftime(TIMESTAMP),
-        }  # fmt: skip
+            "ngayCapNhat": updated.strftime(TIMESTAMP),
+        }
 
     def find(citizen_id: str) -> Person:
         person = dataset.person_by_id(citizen_id)
@@ -111,21 +163,33 @@ def build_spec(dataset: Dataset) -> SystemSpec:
         return person
 
     def get_person(call: Call) -> Reply:
-        return _ok(person_body(find(call.params["soDinhDanh"])))
+        return _ok(current_person_body(call.params["soDinhDanh"]))
 
     def list_persons(call: Call) -> Reply:
         size = call.int_param("soBanGhi", 50, 1, 500)
-        pages = max(1, -(-dataset.size // size))
+        total = dataset.size + len(register.born)
+        pages = max(1, -(-total // size))
         page = call.int_param("trang", 1, 1, 10**9)
         start = (page - 1) * size
-        items = [person_body(p) for p in dataset.iter_persons(start, start + size)]
-        return _ok(items, trang=page, soBanGhi=size, tongSo=dataset.size, tongSoTrang=pages)
+        if not register.updated:  # nothing recorded: the generated records as they are
+            items = [person_body(p) for p in dataset.iter_persons(start, start + size)]
+        else:
+            ids = [p.citizen_id for p in dataset.iter_persons(start, start + size)]
+            ids += list(register.born)[max(0, start - dataset.size) :][: size - len(ids)]
+            items = [current_person_body(i) for i in ids]
+        return _ok(items, trang=page, soBanGhi=size, tongSo=total, tongSoTrang=pages)
+
+    def find_index(citizen_id: str) -> int:
+        index = register.index_of(citizen_id)
+        if index is None:
+            raise NotFound(f"Không tìm thấy công dân có số định danh {citizen_id}")
+        return index
 
     def get_residence(call: Call) -> Reply:
-        person = find(call.params["soDinhDanh"])
-        residence = dataset.residence(person.index)
+        index = find_index(call.params["soDinhDanh"])
+        residence = register.residence(index)
         if residence is None:
-            raise NotFound(f"Công dân {person.citizen_id} không còn đăng ký cư trú")
+            raise NotFound(f"Công dân {call.params['soDinhDanh']} không còn đăng ký cư trú")
         body: dict[str, Any] = {
             "soDinhDanh": residence.citizen_id,
             "loaiCuTru": RESIDENCE_TYPE[residence.residence_type],
@@ -134,31 +198,33 @@ def build_spec(dataset: Dataset) -> SystemSpec:
         }
         if residence.expires_on is not None:
             body["ngayHetHan"] = dmy(residence.expires_on)
-        if residence.household_id is not None and not dataset.missing_optional(
-            person.index, SYSTEM
+        changed = register.updated.get(index)
+        if residence.household_id is not None and (
+            changed is not None or not dataset.missing_optional(index, SYSTEM)
         ):
             body["soHoKhau"] = residence.household_id
             if residence.relationship_to_head is not None:
                 body["quanHeVoiChuHo"] = RELATIONSHIP[residence.relationship_to_head]
-        body["maHoSo"] = reference("CT", seed, 2, person.index)
-        body["ngayCapNhat"] = dataset.last_updated(
-            person.index, SYSTEM, residence.registered_on
-        ).strftime(TIMESTAMP)
+        body["maHoSo"] = reference("CT", seed, 2, index)
+        if changed is None:
+            changed = dataset.last_updated(index, SYSTEM, residence.registered_on)
+        body["ngayCapNhat"] = changed.strftime(TIMESTAMP)
         return _ok(body)
 
     def get_household_of(call: Call) -> Reply:
-        person = find(call.params["soDinhDanh"])
-        household = dataset.household_of(person.index)
-        if household is None or person.index not in dict(household.members):
-            raise NotFound(f"Công dân {person.citizen_id} không thuộc hộ gia đình nào")
+        index = find_index(call.params["soDinhDanh"])
+        household = register.household_of(index)
+        if household is None:
+            raise NotFound(f"Công dân {call.params['soDinhDanh']} không thuộc hộ gia đình nào")
         return _ok(household_body(household))
 
     def get_household(call: Call) -> Reply:
-        household = dataset.household_by_id(call.params["soHoKhau"])
+        household = register.household(call.params["soHoKhau"])
         if household is None:
             raise NotFound(f"Không tìm thấy hộ gia đình {call.params['soHoKhau']}")
         return _ok(household_body(household))
 
+    writers = population_endpoints(register, _ok, RELATIONSHIP)
     return SystemSpec(
         name="population",
         title="Cơ sở dữ liệu quốc gia về dân cư (mô phỏng)",
@@ -171,5 +237,7 @@ def build_spec(dataset: Dataset) -> SystemSpec:
             Route("GET", "/api/v2/cong-dan/{soDinhDanh}/cu-tru", get_residence),
             Route("GET", "/api/v2/cong-dan/{soDinhDanh}/ho-khau", get_household_of),
             Route("GET", "/api/v2/ho-khau/{soHoKhau}", get_household),
+            *(writer.route(writes) for writer in writers),
         ),
+        writes=writes,
     )

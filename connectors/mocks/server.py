@@ -11,7 +11,10 @@ Control endpoints, on every mock and without auth (they exist only on mocks):
   ``DELETE /__faults`` (reset);
 * ``GET /__stats`` (requests counted by route and status, faults injected by kind);
 * ``DELETE /__stats`` (reset the counters);
-* ``DELETE /__tokens`` (expire every OAuth2 token issued so far).
+* ``DELETE /__tokens`` (expire every OAuth2 token issued so far);
+* ``GET /__writes`` (the writes applied, by endpoint and idempotency key), ``DELETE /__writes``
+  (forget them: back to the generated dataset). ``GET /__stats`` counts writes per endpoint
+  under ``writes`` (see ``connectors/mocks/writes.py``).
 """
 
 from __future__ import annotations
@@ -26,12 +29,15 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import parse_qsl
 
 import orjson
 
 from connectors.mocks.settings import MockSettings
+
+if TYPE_CHECKING:
+    from connectors.mocks.writes import WriteState
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -63,12 +69,23 @@ class BadRequest(Exception):
         self.message = message
 
 
+class Refused(Exception):
+    """A final refusal with its own status: 409 for a conflict, 422 for an invalid write."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
 @dataclass(frozen=True, slots=True)
 class Call:
     """One request as a handler sees it."""
 
     params: dict[str, str]  # path parameters
     query: dict[str, str]
+    body: bytes = b""  # read for every method but GET
+    headers: dict[str, str] = field(default_factory=dict)  # names in lower case
 
     def int_param(self, name: str, default: int, minimum: int, maximum: int) -> int:
         raw = self.query.get(name)
@@ -103,6 +120,7 @@ class SystemSpec:
     error_body: Callable[[int, str], Any]  # (HTTP status, message) -> the system's error body
     routes: tuple[Route, ...]
     api_key_header: str = "X-API-Key"
+    writes: WriteState | None = None  # the overlay of accepted writes, for systems that take them
 
 
 @dataclass(slots=True)
@@ -299,11 +317,18 @@ class MockApp:
             return refusal, route.template
         query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
         try:
-            return route.handler(Call(params or {}, query)), route.template
+            call = Call(params or {}, query)
+            if method != "GET":
+                headers = {k.decode("latin-1").lower(): v.decode("latin-1")
+                           for k, v in scope["headers"]}  # fmt: skip
+                call = Call(params or {}, query, await _read_body(receive), headers)
+            return route.handler(call), route.template
         except NotFound as exc:
             return self._error(404, exc.message), route.template
         except BadRequest as exc:
             return self._error(400, exc.message), route.template
+        except Refused as exc:
+            return self._error(exc.status, exc.message), route.template
 
     def _match(self, method: str, path: str) -> tuple[Route | None, dict[str, str] | None]:
         """(route, params); (None, {}) when the path exists for another method."""
@@ -436,13 +461,27 @@ class MockApp:
                 return Reply(200, {"expired": expired})
         elif path == "/__stats":
             if method == "GET":
-                return Reply(200, {"system": self.spec.name, **self.stats.snapshot()})
+                return Reply(200, self._stats_body())
             if method == "DELETE":
                 self.stats = Stats()
-                return Reply(200, {"system": self.spec.name, **self.stats.snapshot()})
+                if self.spec.writes is not None:
+                    self.spec.writes.reset_counters()
+                return Reply(200, self._stats_body())
+        elif path == "/__writes" and self.spec.writes is not None:
+            if method == "GET":
+                return Reply(200, {"system": self.spec.name, **self.spec.writes.journal()})
+            if method == "DELETE":
+                forgotten = self.spec.writes.forget()
+                return Reply(200, {"system": self.spec.name, "forgotten": forgotten})
         else:
             return Reply(404, {"error": f"no control endpoint {path}"})
         return Reply(405, {"error": f"{method} is not allowed on {path}"})
+
+    def _stats_body(self) -> dict[str, Any]:
+        body = {"system": self.spec.name, **self.stats.snapshot()}
+        if self.spec.writes is not None:
+            body["writes"] = self.spec.writes.counters()
+        return body
 
     def _describe(self) -> dict[str, Any]:
         """What a newcomer needs to call this mock (``GET /``, no auth)."""
@@ -460,6 +499,7 @@ class MockApp:
                 "GET|PUT|PATCH|DELETE /__faults",
                 "GET|DELETE /__stats",
                 "DELETE /__tokens",
+                *(["GET|DELETE /__writes"] if self.spec.writes is not None else []),
             ],
             "persons": self.settings.persons,
             "seed": self.settings.seed,

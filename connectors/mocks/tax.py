@@ -13,6 +13,7 @@ GET /tct/api/v1/nnt?pageNo=&pageSize=          taxpayers, a page at a time
 GET /tct/api/v1/nnt?soDinhDanh=                the taxpayer with this citizen ID
 GET /tct/api/v1/nnt/{mst}                      a taxpayer by tax code (new or legacy)
 GET /tct/api/v1/nnt/{mst}/nghia-vu-thue        obligation status, one entry per tax year
+POST /tct/api/v1/nnt/{mst}/quyet-toan          record a finalisation (tax_writes.py)
 =============================================  =========================================
 """
 
@@ -23,6 +24,8 @@ from typing import Any
 from connectors.mocks.dataset import Dataset, Taxpayer
 from connectors.mocks.formats import dmy, reference
 from connectors.mocks.server import Call, NotFound, Reply, Route, SystemSpec
+from connectors.mocks.tax_writes import TaxRegister, finalisation_endpoint
+from connectors.mocks.writes import WriteState
 
 TIMESTAMP = "%d-%m-%Y %H:%M"
 STATUS = {"ACTIVE": "00", "CLOSED": "01", "SUSPENDED": "04", "NOT_AT_ADDRESS": "06"}
@@ -45,6 +48,8 @@ def _ok(data: Any, **extra: Any) -> Reply:
 
 def build_spec(dataset: Dataset) -> SystemSpec:
     seed = dataset.seed
+    register = TaxRegister(dataset)
+    writes = WriteState(overlays=[register.clear])
 
     def taxpayer_body(taxpayer: Taxpayer) -> dict[str, Any]:
         person = dataset.person(taxpayer.person)
@@ -103,7 +108,7 @@ def build_spec(dataset: Dataset) -> SystemSpec:
     def get_obligations(call: Call) -> Reply:
         taxpayer = find(call.params["mst"])
         items = []
-        for obligation in dataset.tax_obligations(taxpayer.person):
+        for obligation, recorded in register.obligations(taxpayer.person):
             body: dict[str, Any] = {
                 "mst": obligation.tax_code,
                 "kyTinhThue": obligation.tax_year,
@@ -114,12 +119,14 @@ def build_spec(dataset: Dataset) -> SystemSpec:
             if obligation.last_filing_date is not None:
                 body["ngayNopToKhaiGanNhat"] = dmy(obligation.last_filing_date)
             body["maHoSo"] = reference("NVT", seed, obligation.tax_year, taxpayer.person)
-            body["ngayCapNhat"] = dataset.last_updated(
+            updated = recorded or dataset.last_updated(
                 taxpayer.person, SYSTEM, obligation.last_filing_date or obligation.as_of_date
-            ).strftime(TIMESTAMP)
+            )
+            body["ngayCapNhat"] = updated.strftime(TIMESTAMP)
             items.append(body)
         return _ok(items)
 
+    finalisation = finalisation_endpoint(register, find, _ok)
     return SystemSpec(
         name="tax",
         title="Hệ thống quản lý thuế (mô phỏng)",
@@ -129,5 +136,7 @@ def build_spec(dataset: Dataset) -> SystemSpec:
             Route("GET", "/tct/api/v1/nnt", list_or_search),
             Route("GET", "/tct/api/v1/nnt/{mst}", get_taxpayer),
             Route("GET", "/tct/api/v1/nnt/{mst}/nghia-vu-thue", get_obligations),
+            finalisation.route(writes),
         ),
+        writes=writes,
     )

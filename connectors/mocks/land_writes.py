@@ -1,0 +1,165 @@
+"""Writes to the land mock: registering a transfer of land-use rights (đăng ký biến động).
+
+===================================================================  ==========================
+POST /vbdlis/api/v1/bien-dong/chuyen-nhuong[?dryRun=true]           register a transfer
+GET  /vbdlis/api/v1/giay-chung-nhan/{soPhatHanh}                    a certificate, with status
+===================================================================  ==========================
+
+Idempotency key: the body field ``maGiaoDich``. The body::
+
+    {"maGiaoDich": "...", "maThua": "01-001-00012-00345", "soPhatHanh": "CS01234567",
+     "benChuyenNhuong": {"soDinhDanh": "..."}, "benNhanChuyenNhuong": {"soDinhDanh": "..."},
+     "ngayHopDong": "dd/mm/yyyy"}
+
+A registered transfer issues a new certificate to the buyer, cancels the presented one
+(``trangThai`` ``DA_HUY``) and moves the parcel to the buyer. Answers: 200 ``code`` 0 with
+``data.soPhatHanhMoi``; 422 for an invalid body; 409 when the seller does not hold the parcel
+or the certificate is not the parcel's current one (both final).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from typing import Any
+
+from connectors.mocks.dataset import _PARCEL_MULTIPLIER, _PARCEL_SPACE, Dataset, Parcel
+from connectors.mocks.formats import dmy, reference
+from connectors.mocks.server import Call, Refused, Reply
+from connectors.mocks.writes import (
+    KeyFrom,
+    Plan,
+    WriteEndpoint,
+    citizen_id,
+    day,
+    now,
+    obj,
+    required_text,
+)
+
+_PARCEL_INVERSE = pow(_PARCEL_MULTIPLIER, -1, _PARCEL_SPACE)
+_MAX_PARCELS = 3
+NEW_SERIES = "DE"  # a series the generated certificates never use, so numbers cannot clash
+
+
+@dataclass(frozen=True, slots=True)
+class Cancellation:
+    parcel: Parcel  # as it stood under the cancelled certificate
+    cancelled_on: date
+    transfer: str
+
+
+@dataclass(slots=True)
+class LandRegister:
+    """The generated parcels, with the transfers registered since laid over them."""
+
+    dataset: Dataset
+    current: dict[str, Parcel] = field(default_factory=dict)  # parcel ID -> after transfers
+    acquired: dict[int, list[str]] = field(default_factory=dict)  # owner -> parcel IDs
+    issued: dict[str, str] = field(default_factory=dict)  # new certificate -> parcel ID
+    cancelled: dict[str, Cancellation] = field(default_factory=dict)
+    updated: dict[str, datetime] = field(default_factory=dict)  # parcel ID -> last change
+
+    def clear(self) -> None:
+        for table in (self.current, self.acquired, self.issued, self.cancelled, self.updated):
+            table.clear()
+
+    def parcels_of(self, index: int) -> list[Parcel]:
+        generated = self.dataset.parcels_of(index)
+        if not self.current:
+            return generated
+        held = [p for p in generated if p.parcel_id not in self.current]
+        held += [
+            self.current[pid]
+            for pid in self.acquired.get(index, ())
+            if self.current[pid].owner == index
+        ]
+        return held
+
+    def certificate(self, number: str) -> tuple[Parcel, Cancellation | None] | None:
+        """The parcel a certificate stands for, and its cancellation if it was cancelled."""
+        if number in self.cancelled:
+            cancellation = self.cancelled[number]
+            return cancellation.parcel, cancellation
+        if number in self.issued:
+            return self.current[self.issued[number]], None
+        if len(number) != 10 or not number[2:].isdigit():
+            return None
+        position = int(number[2:]) * _PARCEL_INVERSE % _PARCEL_SPACE
+        index, k = divmod(position, _MAX_PARCELS)
+        if index >= self.dataset.size:
+            return None
+        parcels = self.dataset.parcels_of(index)
+        if k >= len(parcels) or parcels[k].certificate_number != number:
+            return None
+        return parcels[k], None
+
+
+def transfer_endpoint(register: LandRegister, ok: Callable[[Any], Reply]) -> WriteEndpoint:
+    dataset = register.dataset
+
+    def owner(index: int) -> dict[str, Any]:
+        person = dataset.person(index)
+        return {"soDinhDanh": person.citizen_id, "hoTen": person.full_name}
+
+    def plan(call: Call, body: dict[str, Any]) -> Plan:
+        parcel_id = required_text(body, "maThua")
+        presented = required_text(body, "soPhatHanh")
+        seller_id = citizen_id(obj(body, "benChuyenNhuong"), "soDinhDanh")
+        buyer_id = citizen_id(obj(body, "benNhanChuyenNhuong"), "soDinhDanh")
+        contract = day(body, "ngayHopDong")
+        if seller_id == buyer_id:
+            raise Refused(422, "Bên chuyển nhượng và bên nhận chuyển nhượng trùng nhau")
+        seller, buyer = dataset.index_of(seller_id), dataset.index_of(buyer_id)
+        if buyer is None:
+            raise Refused(422, f"Không tìm thấy công dân nhận chuyển nhượng {buyer_id}")
+        held = [] if seller is None else register.parcels_of(seller)
+        parcel = next((p for p in held if p.parcel_id == parcel_id), None)
+        if parcel is None:
+            raise Refused(409, f"Thửa đất {parcel_id} không thuộc quyền sử dụng của {seller_id}")
+        if presented in register.cancelled:
+            raise Refused(409, f"Giấy chứng nhận {presented} đã bị hủy")
+        if parcel.certificate_number != presented:
+            raise Refused(409, f"Giấy chứng nhận {presented} không phải của thửa đất {parcel_id}")
+        if contract > now().date():
+            raise Refused(422, "Ngày hợp đồng không được sau ngày đăng ký")
+        assert buyer is not None and seller is not None
+        ordinal = len(register.issued)
+        new_number = f"{NEW_SERIES}{ordinal + 1:08d}"
+        preview = {
+            "maThua": parcel_id,
+            "soPhatHanhCu": presented,
+            "soPhatHanhMoi": new_number,
+            "chuSuDungCu": owner(seller),
+            "chuSuDungMoi": owner(buyer),
+        }
+
+        def apply() -> Reply:
+            stamp = now()
+            after = replace(
+                parcel, owner=buyer, certificate_number=new_number,
+                certificate_issued=stamp.date(),
+            )  # fmt: skip
+            transfer = reference("BD", dataset.seed, 5, ordinal)
+            register.current[parcel_id] = after
+            buyers = register.acquired.setdefault(buyer, [])
+            if parcel_id not in buyers:
+                buyers.append(parcel_id)
+            register.issued[new_number] = parcel_id
+            register.cancelled[presented] = Cancellation(parcel, stamp.date(), transfer)
+            register.updated[parcel_id] = stamp
+            return ok({**preview, "maBienDong": transfer, "ngayCap": dmy(stamp.date())})
+
+        return Plan(preview, apply)
+
+    return WriteEndpoint(
+        method="POST",
+        template="/vbdlis/api/v1/bien-dong/chuyen-nhuong",
+        key=KeyFrom(body_field="maGiaoDich"),
+        dry_run_param="dryRun",
+        plan=plan,
+        dry_run_reply=lambda preview: Reply(
+            200, {"code": 0, "message": "Hợp lệ, chưa ghi (dryRun)", "data": preview}
+        ),
+    )

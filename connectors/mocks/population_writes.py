@@ -1,0 +1,276 @@
+"""Writes to the population mock: permanent-residence changes and life events.
+
+==================================================  =======================================
+POST /api/v2/cong-dan/{soDinhDanh}/thuong-tru       register a permanent residence
+POST /api/v2/bien-dong-ho-tich                      record a birth, marriage or death that
+                                                    civil status has registered
+==================================================  =======================================
+
+Idempotency key: the header ``X-Ma-Giao-Dich``; dry run: ``?chiKiemTra=true``. Success is
+200 with ``maKetQua`` ``"00"``; errors use ``{"maLoi": "E422", "thongBao": ...}`` (invalid,
+final) or ``E409`` (the database already holds it, or forbids it: final). Bodies::
+
+    thuong-tru: {"diaChi": {"chiTiet", "maTinh"}, "ngayDangKy",
+                 "soHoKhau" + "quanHeVoiChuHo" (join a household) or neither (a new one,
+                 the person its head)}
+    bien-dong-ho-tich: {"loaiBienDong": "KHAI_SINH", "soDinhDanh", "hoVaTen", "ngaySinh",
+                        "gioiTinh": "1"|"2", "me": {"soDinhDanh"}, "cha": {"soDinhDanh"}?,
+                        "noiDangKyKhaiSinh": {"maTinh"}}
+                     | {"loaiBienDong": "KET_HON", "chong": {...}, "vo": {...}, "ngayDangKy"}
+                     | {"loaiBienDong": "KHAI_TU", "soDinhDanh", "ngayMat"}
+
+A recorded birth creates the person with both parents linked (``cha``, ``me``) and puts the
+child in the mother's household (the father's when she has none).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from typing import Any
+
+from connectors.mocks.dataset import Dataset, Household, Residence
+from connectors.mocks.server import Call, Refused, Reply
+from connectors.mocks.writes import (
+    KeyFrom,
+    Plan,
+    WriteEndpoint,
+    citizen_id,
+    day,
+    now,
+    obj,
+    province,
+    required_text,
+)
+
+_NEW_HOUSEHOLD_UNIT = 90_000_000  # household numbers above any the dataset issues
+CHILD_OF = {"HEAD": "CHILD", "SPOUSE": "CHILD", "CHILD": "GRANDCHILD",
+            "CHILD_IN_LAW": "GRANDCHILD", "PARENT": "SIBLING"}  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Newborn:
+    index: int  # this database's own, past the dataset's
+    citizen_id: str
+    full_name: str
+    date_of_birth: date
+    sex: str  # M | F
+    province: str
+    father: str | None
+    mother: str
+
+
+@dataclass(slots=True)
+class PopulationRegister:
+    """What the population database has recorded since the dataset was generated."""
+
+    dataset: Dataset
+    born: dict[str, Newborn] = field(default_factory=dict)  # by citizen ID
+    marital: dict[int, str] = field(default_factory=dict)  # person -> marital status
+    deaths: dict[int, date] = field(default_factory=dict)
+    residences: dict[int, Residence | None] = field(default_factory=dict)
+    households: dict[str, Household] = field(default_factory=dict)  # changed or new
+    updated: dict[int | str, datetime] = field(default_factory=dict)  # person or household
+
+    def clear(self) -> None:
+        for table in (self.born, self.marital, self.deaths, self.residences, self.households):
+            table.clear()
+        self.updated.clear()
+
+    def index_of(self, citizen: str) -> int | None:
+        if citizen in self.born:
+            return self.born[citizen].index
+        return self.dataset.index_of(citizen)
+
+    def identity(self, index: int) -> tuple[str, str]:
+        if index >= self.dataset.size:
+            child = next(b for b in self.born.values() if b.index == index)
+            return child.citizen_id, child.full_name
+        person = self.dataset.person(index)
+        return person.citizen_id, person.full_name
+
+    def is_deceased(self, index: int) -> bool:
+        return index in self.deaths or (
+            index < self.dataset.size and self.dataset.person(index).is_deceased
+        )
+
+    def residence(self, index: int) -> Residence | None:
+        if index in self.residences:
+            return self.residences[index]
+        return None if index >= self.dataset.size else self.dataset.residence(index)
+
+    def household(self, household_id: str) -> Household | None:
+        changed = self.households.get(household_id)
+        return changed if changed is not None else self.dataset.household_by_id(household_id)
+
+    def household_of(self, index: int) -> Household | None:
+        residence = self.residence(index)
+        if residence is None or residence.household_id is None:
+            return None
+        household = self.household(residence.household_id)
+        return household if household and index in dict(household.members) else None
+
+    def move(self, index: int, residence: Residence | None, stamp: datetime) -> None:
+        """Take the person out of their household and into ``residence``'s (if any)."""
+        left = self.household_of(index)
+        if left is not None:
+            members = tuple(m for m in left.members if m[0] != index)
+            head = left.head if left.head != index or not members else members[0][0]
+            self.households[left.household_id] = replace(left, members=members, head=head)
+            self.updated[left.household_id] = stamp
+        if residence is not None and residence.household_id is not None:
+            joined = self.household(residence.household_id)
+            assert joined is not None and residence.relationship_to_head is not None
+            members = (*joined.members, (index, residence.relationship_to_head))
+            self.households[joined.household_id] = replace(joined, members=members)
+            self.updated[joined.household_id] = stamp
+        self.residences[index] = residence
+        self.updated[index] = stamp
+
+
+def population_endpoints(
+    register: PopulationRegister, ok: Callable[[Any], Reply], relationships: dict[str, str]
+) -> tuple[WriteEndpoint, ...]:
+    """``relationships`` maps the dictionary's relationship codes to the database's."""
+    dataset = register.dataset
+    code_of = {v: k for k, v in relationships.items()}
+    labels = dataset.provinces.labels
+
+    def person(party: dict[str, Any], name: str = "soDinhDanh") -> int:
+        index = register.index_of(citizen_id(party, name))
+        if index is None:
+            raise Refused(422, f"Không tìm thấy công dân có số định danh {party[name]}")
+        if register.is_deceased(index):
+            raise Refused(409, f"Công dân {party[name]} đã chết")
+        return index
+
+    def plan_residence(call: Call, body: dict[str, Any]) -> Plan:
+        index = person({"soDinhDanh": call.params["soDinhDanh"]})
+        address = obj(body, "diaChi")
+        line, code = required_text(address, "chiTiet"), province(address, labels)
+        registered = day(body, "ngayDangKy")
+        household_id = body.get("soHoKhau")
+        if household_id is None:
+            household_id = f"{code}{_NEW_HOUSEHOLD_UNIT + len(register.households):08d}"
+            relationship = "HEAD"
+            new = Household(household_id, index, line, code, ())
+        else:
+            joined = register.household(str(household_id))
+            if joined is None:
+                raise Refused(422, f"Không tìm thấy hộ gia đình {household_id}")
+            if index in dict(joined.members):
+                raise Refused(409, f"Công dân đã thuộc hộ gia đình {household_id}")
+            relationship = code_of.get(str(body.get("quanHeVoiChuHo")), "")
+            if not relationship or relationship == "HEAD":
+                raise Refused(422, "Trường quanHeVoiChuHo không hợp lệ")
+            line, code, new = joined.address_line, joined.province_code, None
+        residence = Residence(register.identity(index)[0], "PERMANENT", line, code, registered,
+                              None, household_id, relationship)  # fmt: skip
+        preview = {"soDinhDanh": residence.citizen_id, "soHoKhau": household_id,
+                   "diaChi": {"chiTiet": line, "maTinh": code}, "loaiCuTru": "TT"}  # fmt: skip
+
+        def apply() -> Reply:
+            if new is not None:
+                register.households[household_id] = new
+            register.move(index, residence, now())
+            return ok(preview)
+
+        return Plan(preview, apply)
+
+    def plan_birth(body: dict[str, Any]) -> Plan:
+        child_id = citizen_id(body, "soDinhDanh")
+        if register.index_of(child_id) is not None:
+            raise Refused(409, f"Công dân {child_id} đã có trong cơ sở dữ liệu")
+        name, born = required_text(body, "hoVaTen"), day(body, "ngaySinh")
+        sex = {"1": "M", "2": "F"}.get(str(body.get("gioiTinh")))
+        if sex is None:
+            raise Refused(422, "Trường gioiTinh phải là 1 hoặc 2")
+        mother = person(obj(body, "me"))
+        father = person(obj(body, "cha")) if "cha" in body else None
+        where = province(obj(body, "noiDangKyKhaiSinh"), labels)
+        home = register.household_of(mother) or (
+            None if father is None else register.household_of(father)
+        )
+        child = Newborn(
+            dataset.size + len(register.born), child_id, name, born, sex, where,
+            None if father is None else register.identity(father)[0],
+            register.identity(mother)[0],
+        )  # fmt: skip
+        preview = {"loaiBienDong": "KHAI_SINH", "soDinhDanh": child_id,
+                   "soHoKhau": None if home is None else home.household_id}  # fmt: skip
+
+        def apply() -> Reply:
+            stamp = now()
+            register.born[child_id] = child
+            residence = None
+            if home is not None:
+                parent = dict(home.members).get(mother) or dict(home.members).get(father or -1)
+                relationship = CHILD_OF.get(parent or "", "OTHER_RELATIVE")
+                residence = Residence(child_id, "PERMANENT", home.address_line,
+                                      home.province_code, born, None, home.household_id,
+                                      relationship)  # fmt: skip
+            register.move(child.index, residence, stamp)
+            return ok(preview)
+
+        return Plan(preview, apply)
+
+    def plan_marriage(body: dict[str, Any]) -> Plan:
+        husband, wife = person(obj(body, "chong")), person(obj(body, "vo"))
+        day(body, "ngayDangKy")
+        for spouse in (husband, wife):
+            if register.marital.get(spouse) == "MARRIED" or (
+                spouse < dataset.size
+                and spouse not in register.marital
+                and dataset.person(spouse).marital_status == "MARRIED"
+            ):
+                raise Refused(409, f"Công dân {register.identity(spouse)[0]} đang có vợ hoặc chồng")
+        preview = {"loaiBienDong": "KET_HON", "chong": register.identity(husband)[0],
+                   "vo": register.identity(wife)[0]}  # fmt: skip
+
+        def apply() -> Reply:
+            stamp = now()
+            for spouse in (husband, wife):
+                register.marital[spouse] = "MARRIED"
+                register.updated[spouse] = stamp
+            return ok(preview)
+
+        return Plan(preview, apply)
+
+    def plan_death(body: dict[str, Any]) -> Plan:
+        index = person(body)
+        died = day(body, "ngayMat")
+        preview = {"loaiBienDong": "KHAI_TU", "soDinhDanh": body["soDinhDanh"],
+                   "ngayMat": body["ngayMat"]}  # fmt: skip
+
+        def apply() -> Reply:
+            register.deaths[index] = died
+            register.move(index, None, now())
+            return ok(preview)
+
+        return Plan(preview, apply)
+
+    planners = {"KHAI_SINH": plan_birth, "KET_HON": plan_marriage, "KHAI_TU": plan_death}
+
+    def plan_event(call: Call, body: dict[str, Any]) -> Plan:
+        planner = planners.get(str(body.get("loaiBienDong")))
+        if planner is None:
+            raise Refused(422, f"loaiBienDong phải là một trong {', '.join(planners)}")
+        return planner(body)
+
+    def endpoint(template: str, plan: Callable[[Call, dict[str, Any]], Plan]) -> WriteEndpoint:
+        return WriteEndpoint(
+            method="POST",
+            template=template,
+            key=KeyFrom(header="X-Ma-Giao-Dich"),
+            dry_run_param="chiKiemTra",
+            plan=plan,
+            dry_run_reply=lambda preview: Reply(
+                200, {"maKetQua": "01", "thongBao": "Hợp lệ, chưa ghi", "duLieu": preview}
+            ),
+        )
+
+    return (
+        endpoint("/api/v2/cong-dan/{soDinhDanh}/thuong-tru", plan_residence),
+        endpoint("/api/v2/bien-dong-ho-tich", plan_event),
+    )
