@@ -27,18 +27,16 @@ def is_header_value(value: str) -> bool:
     return _HEADER_VALUE.fullmatch(value) is not None
 
 
-def officer_and_case(headers: Headers) -> tuple[str | None, str | None]:
-    """The officer and case ids to record for a request, each None when absent or unusable.
-
-    For routes that do not require them (administrative actions, auditor queries): an
-    unusable value is left out of the record rather than failing the request's audit event.
-    """
-    officer = headers.get("x-user-id")
+def optional_officer_and_case(headers: Headers) -> tuple[str | None, str | None]:
+    """The officer and the case of a request that may name them; a value that is sent must
+    be usable (``InvalidHeader``, 400), as the access log's columns hold only such values."""
+    officer = headers.get("x-user-id") or None
     case = headers.get("x-case-id")
-    return (
-        officer if officer is not None and is_header_value(officer) else None,
-        case if case is not None and is_header_value(case) else None,
-    )
+    if (officer is not None and not is_header_value(officer)) or (
+        case is not None and not is_header_value(case)
+    ):
+        raise InvalidHeader("X-User-Id and X-Case-Id must be 1 to 200 printable ASCII characters.")
+    return officer, case
 
 
 def required_officer_and_case(headers: Headers, action: str) -> tuple[str, str | None]:

@@ -44,34 +44,50 @@ class NotSealedYet(Conflict):
 
 
 class InvalidDatetime(BadRequest):
+    """`since` or `until` is not an ISO 8601 date or date-time."""
+
     code = "invalid_datetime"
 
 
 class InvalidTimeRange(BadRequest):
+    """`since` is not before `until`."""
+
     code = "invalid_time_range"
 
 
 class InvalidLimit(BadRequest):
+    """`limit` is not a whole number from 1 to the query's maximum."""
+
     code = "invalid_limit"
 
 
 class InvalidOrder(BadRequest):
+    """`order` is neither `asc` nor `desc`."""
+
     code = "invalid_order"
 
 
 class InvalidSubjectHmac(BadRequest):
+    """`subject_hmac` is not 64 hexadecimal characters."""
+
     code = "invalid_subject_hmac"
 
 
 class ConflictingSubjectFilters(BadRequest):
+    """`subject_id` (or `X-Subject-Id`) and `subject_hmac` name different subjects."""
+
     code = "conflicting_subject_filters"
 
 
 class UnknownExportFormat(BadRequest):
+    """`format` is neither `jsonl` nor `csv`."""
+
     code = "unknown_export_format"
 
 
 class InvalidBoolean(BadRequest):
+    """A yes-or-no parameter of the export is neither `true` nor `false`."""
+
     code = "invalid_boolean"
 
 

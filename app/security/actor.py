@@ -23,7 +23,7 @@ from fastapi import Depends, Header, Request
 
 from app.errors import request_id_of
 from app.events import AuditEntry, AuditSink, Outcome
-from app.headers import InvalidHeader, is_header_value, required_officer_and_case
+from app.headers import optional_officer_and_case, required_officer_and_case
 from app.openapi import PRINTABLE_HEADER_PATTERN, required_in_docs
 from app.security.citizen import CitizenPrincipal
 from app.security.deps import (
@@ -115,13 +115,7 @@ def officer_actor(request: Request, principal: ClientPrincipal) -> Actor:
 def optional_officer_actor(request: Request, principal: ClientPrincipal) -> Actor:
     """An actor whose officer and case are optional; a value that is sent must be usable
     (``invalid_header``, 400), as the access log's columns hold only such values."""
-    officer = request.headers.get("x-user-id") or None
-    case = request.headers.get("x-case-id")
-    for value in (officer, case):
-        if value is not None and not is_header_value(value):
-            raise InvalidHeader(
-                "X-User-Id and X-Case-Id must be 1 to 200 printable ASCII characters."
-            )
+    officer, case = optional_officer_and_case(request.headers)
     return Actor(principal, officer, case, request_id_of(request))
 
 

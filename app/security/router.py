@@ -31,13 +31,7 @@ router = APIRouter(prefix="/v1/clients", tags=["clients"], route_class=HubRoute)
 
 
 def _key_out(key: ApiKey) -> KeyOut:
-    return KeyOut(
-        id=key.id,
-        prefix=key.prefix,
-        created_at=key.created_at,
-        revoked_at=key.revoked_at,
-        last_used_at=key.last_used_at,
-    )
+    return KeyOut.model_validate(key, from_attributes=True)
 
 
 def _client_out(

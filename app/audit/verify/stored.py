@@ -126,7 +126,11 @@ async def stored_batches(
 
 async def trailing_events(session: AsyncSession, leaf_end: int) -> tuple[list[EventItem], int]:
     """After the last seal: events holding sealed positions without a seal (the first
-    1,000), and the number of events not sealed yet."""
+    1,000), and the number of events not sealed yet.
+
+    A sealer may run beside the check: a seal committed after the check read the seals
+    gives positions to events the check then finds here. Those are sealed after the check
+    began, not orphans: they count as not sealed yet (the next check verifies them)."""
     rows = await session.execute(
         select(*_EVENT_SELECT)
         .where(AuditEvent.leaf_index >= leaf_end)
@@ -137,6 +141,16 @@ async def trailing_events(session: AsyncSession, leaf_end: int) -> tuple[list[Ev
     unsealed = await session.scalar(
         select(func.count()).select_from(AuditEvent).where(AuditEvent.leaf_index.is_(None))
     )
+    if orphans:
+        sealed_since = await session.scalar(
+            select(func.max(AuditSeal.leaf_start + AuditSeal.leaf_count)).where(
+                AuditSeal.leaf_start >= leaf_end
+            )
+        )
+        if sealed_since is not None:
+            late = [e for e in orphans if e.leaf_index is not None and e.leaf_index < sealed_since]
+            orphans = orphans[len(late) :]
+            unsealed = (unsealed or 0) + len(late)
     return orphans, unsealed or 0
 
 
