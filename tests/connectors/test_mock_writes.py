@@ -335,3 +335,33 @@ async def test_a_finalisation_settles_the_tax_year_once(mocks: Clients, dataset:
     assert settled["ngayNopToKhaiGanNhat"] == TODAY
     counts = await _write_counts(tax, "/tct/api/v1/nnt/{mst}/quyet-toan")
     assert counts == {"received": 5, "applied": 1, "duplicates": 1, "rejected": 2, "dry_runs": 1}
+
+
+def _single_adults(dataset: Dataset) -> tuple[str, str]:
+    """A single man of 20 or more and a single woman of 18 or more, both alive."""
+    found: dict[str, str] = {}
+    for person in dataset.iter_persons(0, 2_000):
+        old_enough = (date.today() - person.date_of_birth).days > 21 * 366
+        if person.marital_status == "SINGLE" and not person.is_deceased and old_enough:
+            found.setdefault(person.sex, person.citizen_id)
+    return found["M"], found["F"]
+
+
+async def test_a_marriage_is_registered_once_per_person_and_reaches_both_registers(
+    mocks: Clients, dataset: Dataset
+) -> None:
+    civil, population = mocks["civil-status"], mocks["population"]
+    husband, wife = _single_adults(dataset)
+    body = {"chong": {"soDinhDanh": husband}, "vo": {"soDinhDanh": wife},
+            "noiDangKy": {"maTinh": "79"}, "ngayDangKy": TODAY}  # fmt: skip
+
+    married = await civil.post("/hotich/v1/ket-hon", json=body, headers={"Idempotency-Key": "1"})
+    bigamy = await civil.post("/hotich/v1/ket-hon", json=body, headers={"Idempotency-Key": "2"})
+    event = {"loaiBienDong": "KET_HON", **body}
+    await population.post(LIFE_EVENT, json=event, headers={"X-Ma-Giao-Dich": "KH-1"})
+
+    assert married.status_code == 201 and bigamy.status_code == 409
+    marriages = await _data(civil, f"/hotich/v1/cong-dan/{wife}/ket-hon", "ketQua")
+    assert [m["chong"]["soDinhDanh"] for m in marriages] == [husband]
+    person = await _data(population, f"/api/v2/cong-dan/{husband}", "duLieu")
+    assert person["tinhTrangHonNhan"] == "2"
