@@ -14,7 +14,7 @@ the record type's rules that still apply), so a dossier is validated exactly as 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -39,6 +39,10 @@ PROCEDURE_CODE = r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$"
 COMPONENT_ID = FIELD_NAME
 # Roles whose subject is known from the filing itself; every other role names a field.
 FILING_ROLES = ("applicant", "beneficiary")
+DOSSIER_POINTER = r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$"
+# What a derivation may read of the applicant: the ID the filing was opened with, and the sex
+# that ID encodes (Circular 59/2021/TT-BCA).
+APPLICANT_ATTRIBUTES = ("citizen_id", "sex")
 
 
 class UnknownProcedure(DictionaryError, KeyError):
@@ -98,7 +102,8 @@ class ComponentBasis(_Frozen):
 
 class Selector(_Frozen):
     """For a record type held many times per subject: the record whose ``field`` equals the
-    dossier value at ``equals`` (``component.field``); the first record when that is unset."""
+    dossier value at ``equals`` (``component.field``, possibly the component's own field,
+    given before the pull); the first record when that is unset."""
 
     field: str
     equals: str = Field(pattern=r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
@@ -128,10 +133,50 @@ class StateComponent(_Component):
         return self
 
 
+class DerivationCondition(_Frozen):
+    """The derivation holds when the value at ``field`` (``component.field`` or
+    ``applicant.sex``) is one of ``equals``."""
+
+    field: str = Field(pattern=DOSSIER_POINTER)
+    equals: tuple[Scalar, ...] = Field(min_length=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_value(cls, data: Any) -> Any:
+        if isinstance(data, dict) and not isinstance(data.get("equals"), list | tuple):
+            return {**data, "equals": [data.get("equals")]}
+        return data
+
+
+class Derivation(_Frozen):
+    """A field's value taken from ``source`` (another component's field, or
+    ``applicant.citizen_id``), when ``when`` holds (always, without it)."""
+
+    source: str = Field(pattern=DOSSIER_POINTER)
+    when: DerivationCondition | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _short_form(cls, data: Any) -> Any:
+        return {"source": data} if isinstance(data, str) else data
+
+
 class ApplicantField(_Frozen):
+    """A field the applicant supplies, unless it is ``derived_from`` a value the dossier
+    already holds: the first derivation whose condition holds and whose source can still
+    give a value fills it, and the applicant is never asked for it."""
+
     name: str = Field(pattern=FIELD_NAME)
     element: str
     required: bool = True
+    derived_from: tuple[Derivation, ...] = ()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_derivation(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("derived_from"), str | dict):
+            return {**data, "derived_from": [data["derived_from"]]}
+        return data
 
 
 class ApplicantComponent(_Component):
@@ -189,6 +234,32 @@ class Procedure(_Frozen):
     @property
     def state_components(self) -> tuple[StateComponent, ...]:
         return tuple(c for c in self.components if isinstance(c, StateComponent))
+
+    @property
+    def derived_fields(self) -> dict[str, ApplicantField]:
+        """The fields that may be derived, by ``component.field``."""
+        return {
+            f"{c.id}.{f.name}": f
+            for c in self.components
+            if isinstance(c, ApplicantComponent)
+            for f in c.fields
+            if f.derived_from
+        }
+
+    def derivation_inputs(self, ref: str) -> set[str]:
+        """Every ``component.field`` the value at ``ref`` may be derived from, transitively
+        (conditions included); ``ref`` itself when it is in the set, a cycle."""
+        derived = self.derived_fields
+        seen: set[str] = set()
+        todo = [ref]
+        while todo:
+            item = derived.get(todo.pop())
+            for derivation in item.derived_from if item is not None else ():
+                for read in (derivation.source, derivation.when.field if derivation.when else None):
+                    if read is not None and not read.startswith("applicant.") and read not in seen:
+                        seen.add(read)
+                        todo.append(read)
+        return seen
 
 
 # ---------------------------------------------------------------------------------------------
@@ -389,7 +460,10 @@ def procedure_problems(procedure: Procedure, dictionary: Dictionary) -> list[tup
             if ref is None:
                 continue
             other, name = ref.split(".", 1)
-            if other == component.id or name not in fields_of.get(other, set()):
+            # A selector may name the component's own field: a value given before the pull
+            # picks the record, which the pull then fills in (and verifies).
+            itself = other == component.id and what == "subject"
+            if itself or name not in fields_of.get(other, set()):
                 problems.append(
                     (
                         "dangling_reference",
@@ -397,6 +471,7 @@ def procedure_problems(procedure: Procedure, dictionary: Dictionary) -> list[tup
                         f"{ref!r}, which is not a field of another component",
                     )
                 )
+    problems.extend(_derivation_problems(procedure, fields_of))
     result = procedure.result
     target = dictionary.record_types.get(result.record_type)
     if target is None:
@@ -440,4 +515,46 @@ def procedure_problems(procedure: Procedure, dictionary: Dictionary) -> list[tup
                 problems.extend(("compile_error", m) for m in exc.problems)
                 continue
             problems.extend(reference_problems(version, dictionary.elements, dictionary.codelists))
+    return problems
+
+
+def _derivation_problems(
+    procedure: Procedure, fields_of: Mapping[str, set[str]]
+) -> list[tuple[str, str]]:
+    """A derivation reads a field the dossier has (or an attribute of the applicant), and no
+    value depends on itself: through derivations, or through the pull of its own component."""
+    problems: list[tuple[str, str]] = []
+    for ref, item in procedure.derived_fields.items():
+        reads: list[tuple[str, tuple[str, ...]]] = [
+            (d.source, ("citizen_id",)) for d in item.derived_from
+        ]
+        reads += [(d.when.field, APPLICANT_ATTRIBUTES) for d in item.derived_from if d.when]
+        for read, of_applicant in reads:
+            owner, _, name = read.partition(".")
+            known: Collection[str] = (
+                of_applicant if owner == "applicant" else fields_of.get(owner, set())
+            )
+            if name not in known:
+                problems.append(
+                    (
+                        "dangling_reference",
+                        f"field {ref} is derived from {read!r}, which is not a field of a "
+                        "component nor an attribute of the applicant",
+                    )
+                )
+        if ref in procedure.derivation_inputs(ref):
+            problems.append(("derivation_cycle", f"field {ref} is derived from itself"))
+    for component in procedure.state_components:
+        pulled_by: list[str | None] = [component.subject.field]
+        pulled_by.append(component.select.equals if component.select else None)
+        for by in pulled_by:
+            inputs = procedure.derivation_inputs(by) if by is not None else set()
+            if any(read.split(".", 1)[0] == component.id for read in inputs):
+                problems.append(
+                    (
+                        "derivation_cycle",
+                        f"component {component.id} is pulled by {by!r}, which is derived "
+                        "from the component itself",
+                    )
+                )
     return problems

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.filings.derive import NOT_FROM_STATE
 from app.filings.models import Filing
 from app.filings.schemas import (
     AgencyRow,
@@ -25,20 +26,27 @@ from dictionary.procedures import Procedure
 
 @dataclass(frozen=True, slots=True)
 class DeclareOnceCounts:
+    """``fields_prefilled`` counts values from state data, derived ones included (a copy of
+    a pulled value is from the state); ``fields_derived`` counts values derived from the
+    applicant's ID or from a typed value: not typed, yet not from the state either, so they
+    stay in the rate's denominator."""
+
     fields_prefilled: int
     fields_typed: int
     components_from_state: int
     components_supplied: int
+    fields_derived: int = 0
 
     @property
     def rate(self) -> float | None:
-        total = self.fields_prefilled + self.fields_typed
+        total = self.fields_prefilled + self.fields_typed + self.fields_derived
         return round(self.fields_prefilled / total, 4) if total else None
 
     def out(self) -> DeclareOnceOut:
         return DeclareOnceOut(
             fields_prefilled=self.fields_prefilled,
             fields_typed=self.fields_typed,
+            fields_derived=self.fields_derived,
             components_from_state=self.components_from_state,
             components_supplied=self.components_supplied,
             declare_once_rate=self.rate,
@@ -48,7 +56,9 @@ class DeclareOnceCounts:
 def declare_once_counts(procedure: Procedure, filing: Filing) -> DeclareOnceCounts:
     """What state data saved the applicant on this filing, as it stands."""
     dossier = filing.dossier
-    prefilled = [p for p in filing.provenance if value_at(dossier, p) is not None]
+    filled = [(p, o) for p, o in filing.provenance.items() if value_at(dossier, p) is not None]
+    prefilled = [p for p, o in filled if o.get("source_system") != NOT_FROM_STATE]
+    derived = len(filled) - len(prefilled)
     typed = [
         p
         for p in filing.typed_fields
@@ -61,7 +71,7 @@ def declare_once_counts(procedure: Procedure, filing: Filing) -> DeclareOnceCoun
     )
     typed_components = {split_pointer(p)[0] for p in typed}  # type: ignore[index]
     supplied = sum(1 for c in procedure.components if c.id in typed_components)
-    return DeclareOnceCounts(len(prefilled), len(typed), from_state, supplied)
+    return DeclareOnceCounts(len(prefilled), len(typed), from_state, supplied, derived)
 
 
 def count_submission(metrics: HubMetrics, procedure: Procedure, filing: Filing) -> None:

@@ -9,19 +9,25 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import Unprocessable
-from app.filings.errors import FieldVerifiedLocked
+from app.filings.derive import derive
+from app.filings.errors import FieldDerived, FieldVerifiedLocked
 from app.filings.events import filing_changed
 from app.filings.models import Filing
 from app.filings.reading import LoadedFiling
 from app.filings.schemas import FilingOut
 from app.filings.states import require_editable
-from app.filings.values import pointer, split_pointer
+from app.filings.values import pointer, split_pointer, value_at
 from app.filings.views import filing_out
 from app.hub import Hub
 from app.security.actor import Actor
 from app.timestamps import utcnow
 from dictionary import Dictionary
-from dictionary.procedures import ApplicantComponent, Procedure, StateComponent
+from dictionary.procedures import (
+    ApplicantComponent,
+    DossierValidator,
+    Procedure,
+    StateComponent,
+)
 
 
 def _component_fields(component: StateComponent | ApplicantComponent) -> list[str]:
@@ -38,8 +44,10 @@ def apply_changes(
 ) -> list[str]:
     """Set (or, with null, clear) dossier fields; returns the pointers changed.
 
-    Refuses a change of a verified value (``field_verified_locked``) and a value the
-    dictionary does not accept (``validation_failed`` with each issue's JSON Pointer).
+    Refuses a change of a verified value (``field_verified_locked``), of a derived one
+    (``field_derived``), and a value the dictionary does not accept (``validation_failed``
+    with each issue's JSON Pointer). Derived fields follow their sources
+    (:mod:`app.filings.derive`).
     """
     require_editable(filing)
     validator = dictionary.dossier_validator(procedure.code)
@@ -49,6 +57,8 @@ def apply_changes(
     errors: list[dict[str, Any]] = []
     locked: list[dict[str, Any]] = []
     touched: list[str] = []
+    attempted: dict[str, Any] = {}
+    deferred: list[str] = []
     for component_id, values in changes.items():
         component = procedure.component(component_id)
         if component is None:
@@ -85,7 +95,11 @@ def apply_changes(
                     }
                 )
                 continue
+            attempted[path] = value
             origin = provenance.get(path)
+            if origin is not None and origin.get("derived_from"):
+                deferred.append(path)  # derived now: decided once the derivations have run
+                continue
             if origin is not None and origin.get("verified") and value != current.get(name):
                 locked.append(
                     {
@@ -115,6 +129,16 @@ def apply_changes(
         )
     if errors:
         raise Unprocessable("The changes name fields the dossier does not have.", errors=errors)
+    derived, active = derive(
+        procedure, filing.applicant_id, filing.component_states, dossier, provenance, typed
+    )
+    _refuse_derived(validator, active, attempted, dossier)
+    for path in (p for p in deferred if p not in active and attempted[p] is not None):
+        component_id, name = split_pointer(path)  # type: ignore[misc]
+        dossier.setdefault(component_id, {})[name] = attempted[path]
+        typed.append(path)
+        touched.append(path)
+    touched = [p for p in touched if p not in active]
     issues = []
     for component_id in dict.fromkeys(split_pointer(p)[0] for p in touched):  # type: ignore[index]
         for issue in validator.validate_component(
@@ -128,7 +152,33 @@ def apply_changes(
     filing.provenance = provenance
     filing.typed_fields = typed
     filing.updated_at = utcnow()
-    return touched
+    return sorted(set(touched) | set(derived))
+
+
+def _refuse_derived(
+    validator: DossierValidator,
+    active: set[str],
+    attempted: Mapping[str, Any],
+    dossier: Mapping[str, Any],
+) -> None:
+    """``field_derived`` for a change of a field that a derivation fills (repeating the
+    derived value is fine)."""
+    refused = []
+    for path in sorted(active & set(attempted)):
+        if attempted[path] == value_at(dossier, path):
+            continue
+        component_id, name = split_pointer(path)  # type: ignore[misc]
+        refused.append(
+            {
+                "path": path,
+                "element": validator.field_element(component_id, name),
+                "code": "field_derived",
+                "message": f"{path} is derived from another value of the dossier; "
+                "set that value instead.",
+            }
+        )
+    if refused:
+        raise FieldDerived("Derived fields are filled by the hub, never typed.", errors=refused)
 
 
 async def set_fields(

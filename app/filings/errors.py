@@ -27,6 +27,13 @@ class FieldVerifiedLocked(Conflict):
     status, code, title = 409, "field_verified_locked", "Verified field is locked"
 
 
+class FieldDerived(Conflict):
+    """The field is derived from another value of the dossier (or from the applicant):
+    set its source instead."""
+
+    status, code, title = 409, "field_derived", "Field is derived"
+
+
 class ConfirmationRequired(Unprocessable):
     status, code, title = 422, "confirmation_required", "Confirmation required"
 

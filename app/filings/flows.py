@@ -24,6 +24,7 @@ from app.db import format_exception_redacted
 from app.errors import HubError
 from app.exchange.service import ProcedureGrant, PullContext, PulledRecord, pull_record
 from app.exchange.stored import StoredRecords
+from app.filings.derive import derive
 from app.filings.events import filing_changed
 from app.filings.models import Filing
 from app.filings.reading import LoadedFiling, get_filing, procedure_of
@@ -35,7 +36,7 @@ from app.filings.views import filing_out
 from app.hub import Hub
 from app.security.actor import Actor
 from app.timestamps import utcnow
-from dictionary.procedures import StateComponent
+from dictionary.procedures import Procedure, StateComponent
 
 log = logging.getLogger("hub.filings")
 
@@ -127,10 +128,12 @@ async def _pull_component(
     )
 
 
-def _blocked(component: StateComponent, pending: set[str]) -> bool:
-    """Whether the component's subject (or selector) comes from a component still to pull."""
+def _blocked(procedure: Procedure, component: StateComponent, pending: set[str]) -> bool:
+    """Whether the component's subject (or selector) comes from a component still to pull,
+    directly or through a derivation."""
     refs = [component.subject.field, component.select.equals if component.select else None]
-    return any(ref is not None and ref.split(".", 1)[0] in pending for ref in refs)
+    reads = {r for ref in refs if ref is not None for r in {ref, *procedure.derivation_inputs(ref)}}
+    return any(read.split(".", 1)[0] in pending for read in reads)
 
 
 @dataclass(slots=True)
@@ -155,10 +158,14 @@ async def _pull_all(hub: Hub, actor: Actor, current: LoadedFiling) -> _Pulled:
         if (filing.component_states.get(c.id) or {}).get("status") not in FROM_STATE
     ]
     while todo:
+        # Derived values (the applicant's ID, a value pulled in the last wave) may name whom
+        # the next components are about; only their values matter here.
+        states = {**filing.component_states, **pulled.states}
+        derive(procedure, filing.applicant_id, states, dossier, {}, [])
         pending = {c.id for c in todo}
         wave: list[tuple[StateComponent, str]] = []
         for component in todo:
-            if _blocked(component, pending - {component.id}):
+            if _blocked(procedure, component, pending - {component.id}):
                 continue
             subject = subject_of(filing, component, dossier)
             if subject is not None:
@@ -194,20 +201,25 @@ async def _pull_all(hub: Hub, actor: Actor, current: LoadedFiling) -> _Pulled:
     return pulled
 
 
-def _merge(filing: Filing, pulled: _Pulled) -> None:
-    """The pulled values into the filing as it stands now (a PATCH made meanwhile is kept)."""
+def _merge(procedure: Procedure, filing: Filing, pulled: _Pulled) -> list[str]:
+    """The pulled values into the filing as it stands now (a PATCH made meanwhile is kept),
+    and the derived fields from them; returns the pointers derivations changed."""
     merged = copy.deepcopy(filing.dossier)
     provenance = dict(filing.provenance)
     for path, (value, origin) in pulled.values.items():
         component_id, name = path.strip("/").split("/")
         merged.setdefault(component_id, {})[name] = value
         provenance[path] = origin
+    typed = [p for p in filing.typed_fields if p not in pulled.values]
+    states = {**filing.component_states, **pulled.states}
+    derived, _ = derive(procedure, filing.applicant_id, states, merged, provenance, typed)
     filing.dossier = merged
     filing.provenance = provenance
-    filing.typed_fields = [p for p in filing.typed_fields if p not in pulled.values]
-    filing.component_states = {**filing.component_states, **pulled.states}
+    filing.typed_fields = typed
+    filing.component_states = states
     filing.status = PREFILLED
     filing.updated_at = utcnow()
+    return derived
 
 
 async def prefill(hub: Hub, actor: Actor, filing_id: str) -> FilingOut:
@@ -221,7 +233,7 @@ async def prefill(hub: Hub, actor: Actor, filing_id: str) -> FilingOut:
     async with hub.sessionmaker.begin() as session:
         latest = await get_filing(session, filing_id, client_id)
         require_transition(latest, PREFILLED)
-        _merge(latest, pulled)
+        derived = _merge(current.procedure, latest, pulled)
         failed = sorted(k for k, v in pulled.states.items() if v["status"] == "failed")
         # Recorded before the merge is written: it commits only if the event is durable.
         await filing_changed(
@@ -229,7 +241,7 @@ async def prefill(hub: Hub, actor: Actor, filing_id: str) -> FilingOut:
             actor,
             latest,
             "prefilled",
-            fields=sorted(pulled.values),
+            fields=sorted(set(pulled.values) | set(derived)),
             details={"failed_components": failed},
         )
         return await filing_out(session, LoadedFiling(latest, current.procedure))

@@ -6,6 +6,7 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.filings.derive import derive
 from app.filings.errors import InvalidCitizenId
 from app.filings.events import filing_changed
 from app.filings.models import Filing
@@ -70,6 +71,15 @@ async def open_filing(
         components_supplied=0,
         created_at=now,
         updated_at=now,
+    )
+    # What the applicant's own ID gives (the husband's ID when he files) is there at once.
+    derive(
+        procedure,
+        filing.applicant_id,
+        filing.component_states,
+        filing.dossier,
+        filing.provenance,
+        filing.typed_fields,
     )
     await filing_changed(hub.audit, actor, filing, "opened")
     session.add(filing)

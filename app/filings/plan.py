@@ -10,9 +10,10 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.consent.basis import check_consent
+from app.filings.derive import applying
 from app.filings.models import Filing
 from app.filings.schemas import ComponentError, ConsentStateOut, PlanEntry, SubjectOut
-from app.filings.values import subject_of
+from app.filings.values import pointer, subject_of
 from dictionary.procedures import ApplicantComponent, Procedure, StateComponent
 
 
@@ -20,6 +21,7 @@ async def plan(session: AsyncSession, procedure: Procedure, filing: Filing) -> l
     """Whether the hub pulls each component under a legal basis, pulls it with the
     applicant's consent (present or missing), or needs the applicant to supply it."""
     entries = []
+    derived = applying(procedure, filing.applicant_id, filing.dossier, filing.component_states)
     for component in procedure.components:
         common: dict[str, Any] = {
             "component": component.id,
@@ -29,12 +31,25 @@ async def plan(session: AsyncSession, procedure: Procedure, filing: Filing) -> l
             "required": component.required,
         }
         if isinstance(component, ApplicantComponent):
+            by_pointer = {pointer(component.id, f.name): f for f in component.fields}
             entries.append(
                 PlanEntry(
                     **common,
                     action="applicant_supplies",
                     upload=component.upload,
-                    fields=[f.model_dump() for f in component.fields],
+                    fields=[
+                        f.model_dump(exclude={"derived_from"})
+                        for p, f in by_pointer.items()
+                        if p not in derived
+                    ],
+                    derived_fields=[
+                        {
+                            **f.model_dump(exclude={"derived_from"}),
+                            "derived_from": derived[p].source,
+                        }
+                        for p, f in by_pointer.items()
+                        if p in derived
+                    ],
                 )
             )
             continue

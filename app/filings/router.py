@@ -92,7 +92,9 @@ async def patch_filing(
     """Sets fields of the dossier, checked against their dictionary elements. Errors carry a
     JSON Pointer `path` and a `code` each: `validation_failed` (422; `unknown_component`,
     `unknown_field`, `format.citizen_id`, `code_not_in_list` ...), `field_verified_locked`
-    (409) for a pre-filled, verified value, `illegal_filing_transition` (409) once submitted."""
+    (409) for a pre-filled, verified value, `field_derived` (409) for a field the procedure
+    derives from another value (the plan's `derived_fields`: set its source instead),
+    `illegal_filing_transition` (409) once submitted."""
     return await dossier.set_fields(session, hub, actor, current, body.dossier)
 
 

@@ -66,10 +66,17 @@ class CorrectionUpdate(_Body):
 class DeclareOnceOut(BaseModel):
     fields_prefilled: int = Field(description="Dossier fields filled from state data.")
     fields_typed: int = Field(description="Dossier fields the applicant typed.")
+    fields_derived: int = Field(
+        default=0,
+        description="Dossier fields derived from the applicant's ID or from a typed value: "
+        "neither typed nor from state data (one derived from state data is pre-filled). Not "
+        "kept per submitted filing yet: 0 in the aggregated statistics.",
+    )
     components_from_state: int = Field(description="Components satisfied from state data.")
     components_supplied: int = Field(description="Components the applicant typed or uploaded.")
     declare_once_rate: float | None = Field(
-        description="fields_prefilled / (fields_prefilled + fields_typed); null when both are 0."
+        description="fields_prefilled / (fields_prefilled + fields_typed + fields_derived); "
+        "null when all are 0."
     )
 
 
@@ -101,6 +108,11 @@ class PlanEntry(BaseModel):
         description="Record fields (state-held) or {name, element, required} (applicant)."
     )
     upload: bool | None = None
+    derived_fields: list[Any] | None = Field(
+        default=None,
+        description="Applicant-component fields the hub fills from another value, never asked "
+        "for: {name, element, required, derived_from} (the pointer that applies now).",
+    )
     record_type: str | None = None
     owner_system: str | None = None
     subject: SubjectOut | None = None
@@ -121,7 +133,12 @@ class FieldProvenanceOut(BaseModel):
     verified: bool
     from_filing: str | None = Field(description="The earlier filing whose result was reused.")
     from_procedure: str | None = None
-    basis: dict[str, str] = Field(description="{kind: legal|consent, reference}")
+    basis: dict[str, str] = Field(description="{kind: legal|consent|derived, reference}")
+    derived_from: str | None = Field(
+        default=None,
+        description="For a derived field, the pointer it is copied from (`component.field` "
+        "or `applicant.citizen_id`); source_system `applicant` when that is not state data.",
+    )
 
 
 class CorrectionOut(BaseModel):

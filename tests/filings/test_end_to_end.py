@@ -70,16 +70,14 @@ def scenarios(p: People) -> dict[str, Scenario]:
         "birth-registration": Scenario(
             "birth-registration",
             p.woman,
-            before={
-                "birth_declaration": {"mother_citizen_id": p.woman, "father_citizen_id": p.man}
-            },
+            # The mother declares: her ID is the applicant's, the father's her husband's.
+            before={"birth_declaration": {"declarant_relationship": "Mẹ"}},
             after={
                 "birth_declaration": {
                     "child_full_name": "Huỳnh Minh An",
                     "child_date_of_birth": "2026-11-20",
                     "child_sex": "M",
                     "child_place_of_birth_province": "01",
-                    "declarant_relationship": "Mẹ",
                 },
                 "medical_birth_certificate": {
                     "certificate_number": "GCS-2026-0001",
@@ -92,7 +90,12 @@ def scenarios(p: People) -> dict[str, Scenario]:
                 "registration_province": "01",
                 "child_citizen_id": CHILD_ID,
             },
-            expected_values={"/mother_identity/citizen_id": p.woman},
+            expected_values={
+                "/mother_identity/citizen_id": p.woman,
+                "/birth_declaration/mother_citizen_id": p.woman,
+                "/birth_declaration/father_citizen_id": p.man,
+                "/father_identity/citizen_id": p.man,
+            },
         ),
         "death-registration": Scenario(
             "death-registration",
@@ -119,9 +122,8 @@ def scenarios(p: People) -> dict[str, Scenario]:
         "marriage-registration": Scenario(
             "marriage-registration",
             p.groom,
-            before={
-                "marriage_declaration": {"husband_citizen_id": p.groom, "wife_citizen_id": p.bride}
-            },
+            # The groom files: his ID is the applicant's.
+            before={"marriage_declaration": {"wife_citizen_id": p.bride}},
             after={},
             result={
                 "registration_number": "KH-2026/0012",
@@ -129,6 +131,7 @@ def scenarios(p: People) -> dict[str, Scenario]:
                 "registration_province": "01",
             },
             expected_values={
+                "/marriage_declaration/husband_citizen_id": p.groom,
                 "/husband_marital_status/citizen_id": p.groom,
                 "/wife_marital_status/citizen_id": p.bride,
             },
@@ -150,25 +153,16 @@ def scenarios(p: People) -> dict[str, Scenario]:
             "permanent-residence-registration",
             p.woman,
             before={"residence_declaration": {"household_head_citizen_id": p.man}},
-            after={
-                "residence_declaration": {
-                    "address_line": "18 Hoàng Diệu, Ba Đình",
-                    "province_code": "01",
-                    "relationship_to_head": "SPOUSE",
-                }
-            },
+            # The address is the receiving household's.
+            after={"residence_declaration": {"relationship_to_head": "SPOUSE"}},
             result={"registered_on": decided_on},
             expected_values={"/receiving_household/head_citizen_id": p.man},
         ),
         "land-use-right-transfer": Scenario(
             "land-use-right-transfer",
             p.land_owner,
-            before={
-                "transfer_declaration": {
-                    "certificate_number": p.certificate,
-                    "transferee_citizen_id": p.groom,
-                }
-            },
+            # The owner holds one certificate: the pull finds it, no number is typed.
+            before={"transfer_declaration": {"transferee_citizen_id": p.groom}},
             after={
                 "transfer_declaration": {"contract_number": "HD-2026-15", "transfer_price": 1.5e9}
             },
@@ -179,6 +173,7 @@ def scenarios(p: People) -> dict[str, Scenario]:
             },
             expected_values={
                 "/land_certificate/certificate_number": p.certificate,
+                "/transfer_declaration/certificate_number": p.certificate,
                 "/land_certificate/owner_citizen_id": p.land_owner,
                 "/transferee_identity/citizen_id": p.groom,
             },
@@ -282,10 +277,24 @@ async def run_scenario(
         await portal.fill(filing_id, scenario.after)
     preview = await portal.get(filing_id)
     assert_provenance(procedure, preview)
-    typed = sum(len(v) for v in scenario.before.values()) + sum(
-        len(v) for v in scenario.after.values()
-    )
-    assert preview["declare_once"]["fields_typed"] == typed
+    typed = [
+        f"/{component_id}/{name}"
+        for given in (scenario.before, scenario.after)
+        for component_id, values in given.items()
+        for name in values
+    ]
+    # A value typed to pick a record (a certificate number) is the pull's once verified.
+    assert preview["typed_fields"] == sorted(p for p in typed if p not in preview["provenance"])
+    assert preview["declare_once"]["fields_typed"] == len(preview["typed_fields"])
+    derived = {
+        f"/{entry['component']}/{f['name']}": f["derived_from"]
+        for entry in preview["plan"]
+        for f in entry.get("derived_fields") or []
+    }
+    for path, source in derived.items():
+        assert path not in preview["typed_fields"], path
+        if path in preview["provenance"]:
+            assert preview["provenance"][path]["derived_from"] == source
     assert preview["declare_once"]["fields_prefilled"] == counts["fields_prefilled"]
 
     submitted = await portal.submit(filing_id, key=f"submit-{filing_id}")
@@ -336,11 +345,7 @@ async def test_a_birth_registration_is_reused_by_the_next_procedure_about_the_ch
                 "full_name": "Huỳnh Minh An",
                 "date_of_birth": "2026-11-20",
             },
-            "residence_declaration": {
-                "address_line": "18 Hoàng Diệu, Ba Đình",
-                "province_code": "01",
-                "relationship_to_head": "CHILD",
-            },
+            "residence_declaration": {"relationship_to_head": "CHILD"},
         },
         result={"registered_on": "2026-11-25"},
     )
@@ -388,12 +393,18 @@ async def test_a_source_down_gives_a_partial_prefill_with_its_error(
     assert plan["land_certificate"]["error"]["code"] == "source_unavailable"
     assert plan["land_certificate"]["fallback"] == "applicant_supplies"
     assert "land_certificate" not in partial["dossier"]
+    # No certificate pulled: the number it would give is the applicant's to type.
+    certificate = "/transfer_declaration/certificate_number"
+    fields = [f["name"] for f in plan["transfer_declaration"]["fields"]]
+    assert "certificate_number" in fields
+    assert certificate not in partial["provenance"]
     assert plan["transferor_identity"]["status"] == "prefilled"
     assert plan["transferor_marital_status"]["status"] == "prefilled"
     assert plan["transferor_taxpayer"]["error"]["code"] == "no_basis"  # no consent recorded
     sources.reset()
     again = await portal.prefill(opened["id"])
     assert plan_of(again)["land_certificate"]["status"] == "prefilled"
+    assert again["provenance"][certificate]["derived_from"] == "land_certificate.certificate_number"
     assert (
         again["dossier"]["land_certificate"]["certificate_number"]
         == scenario.expected_values["/land_certificate/certificate_number"]

@@ -149,8 +149,9 @@ def plan_of(filing: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def assert_provenance(procedure: dict[str, Any], filing: dict[str, Any]) -> int:
-    """Every value in the dossier is either typed by the applicant or carries complete
-    provenance from the component's owning system (or an earlier filing); returns how many
+    """Every value in the dossier is either typed by the applicant, or carries complete
+    provenance from the component's owning system (or an earlier filing), or is derived from
+    another value (whose provenance it carries when that is state data); returns how many
     pre-filled fields were checked."""
     components = {c["id"]: c for c in procedure["components"]}
     checked = 0
@@ -163,6 +164,9 @@ def assert_provenance(procedure: dict[str, Any], filing: dict[str, Any]) -> int:
                 assert path not in filing["provenance"], path
                 continue
             origin = filing["provenance"][path]
+            if origin.get("derived_from"):
+                checked += _check_derived(filing, path, origin)
+                continue
             assert component["kind"] == "state", path
             assert name in component["fields"], f"{path} is not a field the procedure needs"
             assert origin["verified"] is True, path
@@ -183,3 +187,23 @@ def assert_provenance(procedure: dict[str, Any], filing: dict[str, Any]) -> int:
     counts = filing["declare_once"]
     assert counts["fields_prefilled"] == checked
     return checked
+
+
+def _check_derived(filing: dict[str, Any], path: str, origin: dict[str, Any]) -> int:
+    """A derived value is its source's: 1 when that is state data (it counts as pre-filled)."""
+    owner, name = origin["derived_from"].split(".")
+    if owner == "applicant":
+        assert name == "citizen_id"
+        assert filing["dossier"][path.split("/")[1]][path.split("/")[2]] == filing["applicant_id"]
+        assert origin["source_system"] == "applicant" and origin["verified"] is False, path
+        return 0
+    source = f"/{owner}/{name}"
+    component_id, field_name = path.strip("/").split("/")
+    assert filing["dossier"][component_id][field_name] == filing["dossier"][owner][name], path
+    pulled = filing["provenance"].get(source)
+    if pulled is None:
+        assert origin["source_system"] == "applicant", path
+        return 0
+    assert origin == {**pulled, "derived_from": origin["derived_from"]}, path
+    assert (path in filing["locked_fields"]) == bool(pulled["verified"]), path
+    return 1

@@ -1,0 +1,146 @@
+"""Derived fields: a value the dossier already holds (or the applicant's own ID) is never
+asked for again. It follows its source, says where it came from, and a PATCH cannot set it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.helpers.filings import Portal, assert_provenance, plan_of
+
+MAN = "001090012345"  # fourth digit 0: a man born in the 20th century
+WOMAN = "001190054321"  # fourth digit 1: a woman born in the 20th century
+OTHER = "079085000111"
+
+
+def _to_type(filing: dict[str, Any], component: str) -> list[str]:
+    return [f["name"] for f in plan_of(filing)[component]["fields"]]
+
+
+def _derived(filing: dict[str, Any], component: str) -> dict[str, str]:
+    entry = plan_of(filing)[component]
+    return {f["name"]: f["derived_from"] for f in entry["derived_fields"] or []}
+
+
+async def test_the_applicants_own_id_is_the_husbands_when_he_files(portal: Portal) -> None:
+    opened = await portal.open("marriage-registration", MAN)
+    assert opened["dossier"]["marriage_declaration"] == {"husband_citizen_id": MAN}
+    assert _to_type(opened, "marriage_declaration") == ["wife_citizen_id"]
+    assert _derived(opened, "marriage_declaration") == {
+        "husband_citizen_id": "applicant.citizen_id"
+    }
+    origin = opened["provenance"]["/marriage_declaration/husband_citizen_id"]
+    assert origin["derived_from"] == "applicant.citizen_id"
+    assert origin["source_system"] == "applicant"
+    assert origin["verified"] is False
+    counts = opened["declare_once"]
+    assert (counts["fields_prefilled"], counts["fields_typed"], counts["fields_derived"]) == (
+        0,
+        0,
+        1,
+    )
+    assert counts["declare_once_rate"] == 0.0  # the applicant's own ID is not state data
+
+    refused = await portal.patch(
+        opened["id"], {"marriage_declaration": {"husband_citizen_id": OTHER}}
+    )
+    assert refused.status_code == 409
+    assert refused.json()["code"] == "field_derived"
+    assert refused.json()["errors"][0]["path"] == "/marriage_declaration/husband_citizen_id"
+    same = await portal.fill(
+        opened["id"],
+        {"marriage_declaration": {"husband_citizen_id": MAN, "wife_citizen_id": WOMAN}},
+    )
+    assert same["typed_fields"] == ["/marriage_declaration/wife_citizen_id"]
+
+    hers = await portal.open("marriage-registration", WOMAN)
+    assert hers["dossier"]["marriage_declaration"] == {"wife_citizen_id": WOMAN}
+    assert _to_type(hers, "marriage_declaration") == ["husband_citizen_id"]
+
+
+async def test_a_parent_who_declares_a_birth_is_not_asked_for_their_own_id(
+    portal: Portal,
+) -> None:
+    opened = await portal.open("birth-registration", WOMAN)
+    assert "mother_citizen_id" in _to_type(opened, "birth_declaration")
+    mother = await portal.fill(
+        opened["id"], {"birth_declaration": {"declarant_relationship": "Mẹ"}}
+    )
+    assert mother["dossier"]["birth_declaration"]["mother_citizen_id"] == WOMAN
+    assert "mother_citizen_id" not in _to_type(mother, "birth_declaration")
+    # Unmarried as far as anyone knows yet: the father's ID waits for the marriage record.
+    assert _derived(mother, "birth_declaration") == {
+        "mother_citizen_id": "applicant.citizen_id",
+        "father_citizen_id": "parents_marriage.husband_citizen_id",
+    }
+
+    father = await portal.fill(
+        opened["id"], {"birth_declaration": {"declarant_relationship": "Cha"}}
+    )
+    declaration = father["dossier"]["birth_declaration"]
+    assert declaration["father_citizen_id"] == WOMAN
+    assert "mother_citizen_id" not in declaration  # no longer derived: the applicant types it
+    assert "mother_citizen_id" in _to_type(father, "birth_declaration")
+    typed = await portal.fill(opened["id"], {"birth_declaration": {"mother_citizen_id": OTHER}})
+    assert "/birth_declaration/mother_citizen_id" in typed["typed_fields"]
+    assert "/birth_declaration/father_citizen_id" not in typed["typed_fields"]
+
+
+async def test_the_new_address_is_the_receiving_households(portal: Portal, sources: Any) -> None:
+    dataset = sources.dataset
+    head = dataset.demo_citizens(1)[0]
+    partner = str(dataset.citizen_id(dataset.person_by_id(head).spouse))
+    procedure = await portal.procedure("permanent-residence-registration")
+    opened = await portal.open(procedure["code"], partner)
+    assert _to_type(opened, "residence_declaration") == [
+        "household_head_citizen_id",
+        "relationship_to_head",
+        "reason",
+    ]
+    await portal.fill(opened["id"], {"residence_declaration": {"household_head_citizen_id": head}})
+    prefilled = await portal.prefill(opened["id"])
+    household = prefilled["dossier"]["receiving_household"]
+    declaration = prefilled["dossier"]["residence_declaration"]
+    assert declaration["address_line"] == household["address_line"]
+    assert declaration["province_code"] == household["province_code"]
+    origin = prefilled["provenance"]["/residence_declaration/address_line"]
+    assert origin["derived_from"] == "receiving_household.address_line"
+    assert origin["source_system"] == "population"
+    assert "/residence_declaration/address_line" in prefilled["locked_fields"]
+    assert_provenance(procedure, prefilled)
+
+    moved = await portal.patch(
+        opened["id"], {"residence_declaration": {"address_line": "18 Hoàng Diệu, Ba Đình"}}
+    )
+    assert moved.status_code == 409
+    assert moved.json()["code"] == "field_derived"
+    disputed = await portal.http.post(
+        f"/v1/filings/{opened['id']}/corrections",
+        json={"field": "/residence_declaration/address_line", "claimed_value": "18 Hoàng Diệu"},
+        headers=portal.headers,
+    )
+    assert disputed.status_code == 422  # dispute the household's address, its source
+    assert disputed.json()["code"] == "field_not_state_held"
+
+
+async def test_a_certificate_number_typed_to_pick_the_parcel_is_the_pulls_once_verified(
+    portal: Portal, sources: Any
+) -> None:
+    dataset = sources.dataset
+    owner = dataset.demo_citizens(2)[1]
+    parcels = dataset.parcels_of(dataset.person_by_id(owner).index)
+    number = next(p.certificate_number for p in parcels if p.certificate_number)
+    opened = await portal.open("land-use-right-transfer", owner)
+    assert "certificate_number" not in _to_type(opened, "transfer_declaration")
+    await portal.fill(opened["id"], {"land_certificate": {"certificate_number": number}})
+    prefilled = await portal.prefill(opened["id"])
+    assert prefilled["dossier"]["transfer_declaration"]["certificate_number"] == number
+    assert prefilled["provenance"]["/land_certificate/certificate_number"]["verified"] is True
+    assert prefilled["typed_fields"] == []
+
+    unknown = await portal.open("land-use-right-transfer", owner)
+    await portal.fill(unknown["id"], {"land_certificate": {"certificate_number": "ZZ00000000"}})
+    missed = await portal.prefill(unknown["id"])
+    assert plan_of(missed)["land_certificate"]["error"]["code"] == "no_matching_record"
+    copied = missed["provenance"]["/transfer_declaration/certificate_number"]
+    assert copied["source_system"] == "applicant"  # a typed value: not from the state
+    assert missed["declare_once"]["fields_derived"] == 1
