@@ -237,7 +237,7 @@ class MockServers:
         return expired
 
     def reset(self) -> None:
-        """No faults and zeroed statistics on every mock."""
+        """No faults, zeroed statistics and no applied writes on every mock."""
         for system in self._ports:
-            self._http.delete(f"{self.url(system)}/__faults").raise_for_status()
-            self._http.delete(f"{self.url(system)}/__stats").raise_for_status()
+            for control in ("__faults", "__stats", "__writes"):
+                self._http.delete(f"{self.url(system)}/{control}").raise_for_status()
