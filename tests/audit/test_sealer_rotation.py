@@ -75,7 +75,10 @@ async def test_a_rotation_reaches_every_running_instance_at_its_next_seal(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     running = settings.model_copy(update={"audit_sealer": True, "audit_seal_interval_seconds": 0.1})
-    first, second = create_app(running), create_app(settings)
+    # The second instance's sealer is driven by the test (prepare, then seal_pending below):
+    # a background loop of its own would race the explicit calls for the one write lock.
+    idle = settings.model_copy(update={"audit_sealer": False})
+    first, second = create_app(running), create_app(idle)
     async with first.router.lifespan_context(first), second.router.lifespan_context(second):
         other_sealer: Sealer = second.state.hub.audit.sealer
         await other_sealer.prepare()  # the second instance holds the old key in memory
