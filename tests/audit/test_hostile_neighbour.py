@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import os
-import socket
 import subprocess
 import time
 from collections import Counter
@@ -32,7 +31,7 @@ from fastapi import FastAPI
 from app.config import Settings
 from app.security.citizen import issue_citizen_token
 from tests.helpers.clients import ApiCredentials, MakeClient
-from tests.helpers.hub_process import start_hub
+from tests.helpers.hub_process import free_port, start_hub, wait_ready
 from tests.helpers.sources import consumer_for, pull_headers, register
 
 DURATION_SECONDS = 6.0
@@ -41,13 +40,6 @@ GOOD_CLIENTS = 3
 WORKERS_PER_CLIENT = 3
 HOSTILE_WORKERS = 3
 STRAY_ID = "079185000123"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _b64(raw: bytes) -> str:
@@ -88,9 +80,12 @@ def _hostile_requests(citizen: str, headers: dict[str, Any]) -> list[dict[str, A
 
 
 @pytest.fixture
-def hub_process(app: FastAPI, settings: Settings, tmp_path: Path) -> Iterator[str]:
-    """A second hub instance as its own process on the test's database; its base URL."""
-    port = _free_port()
+def hub_process(
+    app: FastAPI, settings: Settings, tmp_path: Path
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """A second hub instance as its own process on the test's database: its base URL and
+    its process."""
+    port = free_port()
     env = {
         **os.environ,
         "HUB_DATABASE_URL": settings.database_url,
@@ -100,7 +95,7 @@ def hub_process(app: FastAPI, settings: Settings, tmp_path: Path) -> Iterator[st
     with log_path.open("wb") as log:
         proc = start_hub(env, port, stderr=log)
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield f"http://127.0.0.1:{port}", proc
     finally:
         proc.terminate()
         try:
@@ -110,18 +105,6 @@ def hub_process(app: FastAPI, settings: Settings, tmp_path: Path) -> Iterator[st
             proc.wait(timeout=5)
 
 
-async def _wait_ready(http: httpx.AsyncClient) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if (await http.get("/healthz")).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        await asyncio.sleep(0.1)
-    raise AssertionError("the hub process did not start")
-
-
 @pytest.mark.slow
 async def test_a_hostile_client_never_fails_its_neighbours_pulls(
     app: FastAPI,
@@ -129,7 +112,7 @@ async def test_a_hostile_client_never_fails_its_neighbours_pulls(
     settings: Settings,
     make_api_client: MakeClient,
     mock_servers: Any,
-    hub_process: str,
+    hub_process: tuple[str, subprocess.Popen[bytes]],
 ) -> None:
     if not settings.database_url.startswith("postgresql"):
         pytest.skip("the shared group-commit failure is PostgreSQL's (SQLite stores a NUL byte)")
@@ -148,8 +131,9 @@ async def test_a_hostile_client_never_fails_its_neighbours_pulls(
     good_failures: Counter[str] = Counter()
     hostile_statuses: Counter[tuple[str, int]] = Counter()
 
-    async with httpx.AsyncClient(base_url=hub_process, timeout=15) as http:
-        await _wait_ready(http)
+    base_url, proc = hub_process
+    async with httpx.AsyncClient(base_url=base_url, timeout=15) as http:
+        await wait_ready(http, proc)
         deadline = time.monotonic() + DURATION_SECONDS
 
         async def pull_good(consumer: ApiCredentials, worker: int) -> None:

@@ -7,8 +7,6 @@ import asyncio
 import os
 import shutil
 import signal
-import socket
-import subprocess
 import sys
 import textwrap
 import time
@@ -26,7 +24,7 @@ from app.config import Settings
 from app.db import create_engine, create_sessionmaker
 from app.security import service as security_service
 from app.security.roles import Role
-from tests.helpers.hub_process import start_hub
+from tests.helpers.hub_process import free_port, start_hub, wait_ready
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -116,26 +114,6 @@ async def test_two_instances_appending_at_once_make_one_chain(
     assert signers >= 1
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-async def _wait_ready(http: httpx.AsyncClient, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, proc.stderr.read().decode()[-2000:] if proc.stderr else ""
-        try:
-            if (await http.get("/healthz")).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        await asyncio.sleep(0.1)
-    raise AssertionError("the hub did not start")
-
-
 @pytest.mark.slow
 async def test_every_acknowledged_request_survives_kill_9_and_is_sealed(
     sqlite_template: Path, tmp_path: Path
@@ -152,13 +130,13 @@ async def test_every_acknowledged_request_survives_kill_9_and_is_sealed(
     finally:
         await engine.dispose()
     env = {**os.environ, "HUB_DATABASE_URL": url, "HUB_DATA_DIR": str(tmp_path / "data")}
-    port = _free_port()
+    port = free_port()
     headers = {"Authorization": f"Bearer {api_key}"}
     acknowledged: list[str] = []
     proc = start_hub(env, port)
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
-            await _wait_ready(http, proc)
+            await wait_ready(http, proc)
             # Every proof request is itself an audit event (auditors are audited): it is
             # answered only after that event is committed.
             first = await http.get("/v1/audit/verify", headers=headers)
@@ -194,7 +172,7 @@ async def test_every_acknowledged_request_survives_kill_9_and_is_sealed(
         print(f"{len(acknowledged)} requests acknowledged before kill -9")
         proc = start_hub(env, port)
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
-            await _wait_ready(http, proc)
+            await wait_ready(http, proc)
             engine = create_engine(url)
             try:
                 deadline = time.monotonic() + 15
