@@ -31,7 +31,7 @@ def _fields(value: str | None) -> list[str] | None:
 # every declared parameter's annotation again on each request, which cost this hot route
 # more than the rest of its framework work. They are documented here instead, exactly as
 # FastAPI would describe them. For the same reason the hub is taken from the app rather than
-# through HubDep, a sync dependency that FastAPI would run in its thread pool.
+# through HubDep: one dependency fewer to resolve on every pull.
 _HEADERS: list[dict[str, Any]] = [
     {
         "name": name,
