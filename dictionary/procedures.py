@@ -203,6 +203,10 @@ class ResultSpec(_Frozen):
     from_dossier: dict[str, str] = Field(default_factory=dict)
     constants: dict[str, Scalar] = Field(default_factory=dict)
     from_decision: tuple[str, ...] = ()
+    # The record of the same type this result takes the place of (a transfer's old
+    # certificate), from the dossier: delivered beside the result so the owning system can
+    # check what it cancels.
+    replaces: dict[str, str] = Field(default_factory=dict)
 
 
 class Procedure(_Frozen):
@@ -497,16 +501,24 @@ def procedure_problems(procedure: Procedure, dictionary: Dictionary) -> list[tup
                         f"result never fills {target.name}.{spec.name}, which is required",
                     )
                 )
-        for name, ref in result.from_dossier.items():
-            other, _, field_name = ref.partition(".")
-            if field_name not in fields_of.get(other, set()):
-                problems.append(
-                    (
-                        "dangling_reference",
-                        f"result field {name} comes from {ref!r}, which is "
-                        "not a field of a component",
-                    )
+        for name in sorted(set(result.replaces) - known):
+            problems.append(
+                (
+                    "dangling_reference",
+                    f"result.replaces names field {name!r} that {target.name} does not have",
                 )
+            )
+        for section, refs in (("", result.from_dossier), (".replaces", result.replaces)):
+            for name, ref in refs.items():
+                other, _, field_name = ref.partition(".")
+                if field_name not in fields_of.get(other, set()):
+                    problems.append(
+                        (
+                            "dangling_reference",
+                            f"result{section} field {name} comes from {ref!r}, which is "
+                            "not a field of a component",
+                        )
+                    )
     if not problems:
         for component in procedure.components:
             try:
