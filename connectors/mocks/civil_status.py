@@ -16,10 +16,12 @@ GET /hotich/v1/khai-tu?batDau=&soLuong=           death registrations, by offset
 GET /hotich/v1/khai-tu/{soDinhDanh}               the death registration of a person
 GET /hotich/v1/xac-nhan-hon-nhan/{soDinhDanh}     the person's marital-status certificate
 POST /hotich/v1/khai-sinh, /ket-hon, /khai-tu     register one (civil_status_writes.py)
+POST /hotich/v1/yeu-cau-dinh-chinh                decide a correction (civil_status_writes.py)
 ================================================  ========================================
 
-Registrations accepted by the POST endpoints are served by the GET endpoints too (births and
-marriages also at the end of their lists; deaths only by citizen ID).
+Registrations accepted by the POST endpoints are served by the GET endpoints too, and at the
+end of their lists (a registered death after the last generated one); so are accepted
+corrections of a birth registration.
 """
 
 from __future__ import annotations
@@ -27,7 +29,12 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from connectors.mocks.civil_status_writes import CivilRegister, civil_endpoints
+from connectors.mocks.civil_status_writes import (
+    CivilRegister,
+    civil_correction_endpoint,
+    civil_endpoints,
+)
+from connectors.mocks.corrections import CorrectionBook
 from connectors.mocks.dataset import Dataset, Marriage, Person
 from connectors.mocks.formats import dmy, reference
 from connectors.mocks.server import Call, NotFound, Reply, Route, SystemSpec
@@ -56,7 +63,8 @@ def build_spec(dataset: Dataset) -> SystemSpec:
     provinces = dataset.provinces
     seed = dataset.seed
     register = CivilRegister(dataset)
-    writes = WriteState(overlays=[register.clear])
+    book = CorrectionBook()
+    writes = WriteState(overlays=[register.clear, book.clear])
 
     def party(index: int, with_birth_date: bool = True) -> dict[str, Any]:
         body = {"soDinhDanh": dataset.citizen_id(index), "hoTen": dataset.civil_name(index)}
@@ -88,7 +96,18 @@ def build_spec(dataset: Dataset) -> SystemSpec:
             if person.mother is not None:
                 body["me"] = party(person.mother, with_birth_date=False)
         stamp(body, "KS", 1, index, registered)
-        return body
+        return corrected(body)
+
+    def corrected(birth: dict[str, Any]) -> dict[str, Any]:
+        child = birth["nguoiDuocKhaiSinh"]["soDinhDanh"]
+        return book.patch(child, birth, stamp=("thoiGianCapNhat", TIMESTAMP))
+
+    def current_birth(citizen_id: str) -> dict[str, Any] | None:
+        registered = register.births.get(citizen_id)
+        if registered is not None:
+            return corrected(registered.body)
+        person = dataset.person_by_id(citizen_id)
+        return None if person is None else birth_body(person)
 
     def marriage_body(marriage: Marriage) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -111,17 +130,17 @@ def build_spec(dataset: Dataset) -> SystemSpec:
         return person
 
     def get_birth(call: Call) -> Reply:
-        registered = register.births.get(call.params["soDinhDanh"])
-        if registered is not None:
-            return _ok(registered.body)
-        return _ok(birth_body(find(call.params["soDinhDanh"])))
+        birth = current_birth(call.params["soDinhDanh"])
+        if birth is None:
+            find(call.params["soDinhDanh"])  # raises the register's 404
+        return _ok(birth)
 
     def list_births(call: Call) -> Reply:
         start = call.int_param("batDau", 0, 0, 10**9)
         count = call.int_param("soLuong", 50, 1, 500)
         items = [birth_body(p) for p in dataset.iter_persons(start, start + count)]
         later = list(register.births.values())[max(0, start - dataset.size) :]
-        items += [b.body for b in later[: count - len(items)]]
+        items += [corrected(b.body) for b in later[: count - len(items)]]
         total = dataset.size + len(register.births)
         return _ok(items, batDau=start, soLuong=len(items), tongSoBanGhi=total)
 
@@ -160,6 +179,10 @@ def build_spec(dataset: Dataset) -> SystemSpec:
         start = call.int_param("batDau", 0, 0, 10**9)
         count = call.int_param("soLuong", 50, 1, 500)
         items = [death_body(dataset.person(i)) for i in dataset.deceased(start, count)]
+        if len(items) < count and register.deaths:  # past the generated deaths: the registered
+            generated = len(dataset.deceased(0, dataset.size))
+            later = list(register.deaths.values())[max(0, start - generated) :]
+            items += [d.body for d in later[: count - len(items)]]
         return _ok(items, batDau=start, soLuong=len(items))
 
     def get_marriages(call: Call) -> Reply:
@@ -196,8 +219,13 @@ def build_spec(dataset: Dataset) -> SystemSpec:
         stamp(body, "XN", 4, person.index, issued)
         return _ok(body)
 
-    writers = civil_endpoints(register, party, marriage_body, lambda body: Reply(
-        201, {"trangThai": "THANH_CONG", "ketQua": body}))  # fmt: skip
+    def created(body: dict[str, Any]) -> Reply:
+        return Reply(201, {"trangThai": "THANH_CONG", "ketQua": body})
+
+    writers = (
+        *civil_endpoints(register, party, marriage_body, created),
+        civil_correction_endpoint(register, book, current_birth, created),
+    )
     return SystemSpec(
         name="civil-status",
         title="Cơ sở dữ liệu hộ tịch điện tử (mô phỏng)",

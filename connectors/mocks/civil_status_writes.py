@@ -4,6 +4,7 @@
 POST /hotich/v1/khai-sinh[?kiemTra=true]          register a birth; issues the child's ID
 POST /hotich/v1/ket-hon[?kiemTra=true]            register a marriage
 POST /hotich/v1/khai-tu[?kiemTra=true]            register a death
+POST /hotich/v1/yeu-cau-dinh-chinh[?kiemTra=true]  decide a correction (cải chính hộ tịch)
 ================================================  =========================================
 
 Idempotency key: the header ``Idempotency-Key``. Success is 201 with ``trangThai``
@@ -18,15 +19,42 @@ registered twice, a child registered twice), both final. Bodies::
     ket-hon:   {"chong": {"soDinhDanh"}, "vo": {"soDinhDanh"}, "noiDangKy": {"maTinh"},
                 "ngayDangKy"}
     khai-tu:   {"nguoiChet": {"soDinhDanh"}, "ngayChet", "noiDangKy": {"maTinh"}, "ngayDangKy"}
+
+A correction (``yeu-cau-dinh-chinh``, the rules common to all mocks in ``corrections.py``)::
+
+    {"soDinhDanh": "<the person>", "maHoSo": "KS-..." (optional),
+     "truong": "nguoiDuocKhaiSinh.hoTen" | "nguoiDuocKhaiSinh.ngaySinh" | ...,
+     "giaTriHienTai": ..., "giaTriDeNghi": ..., "lyDo": "..."}
+
+The record is the person's birth registration (``KS-``, as ``GET /khai-sinh/{id}`` serves it),
+the one ``maHoSo`` names or, without it, the only one a person has. Their marriage (``KH-``),
+death (``KT-``) and marital-status (``XN-``) records are found too, by ``maHoSo`` or, without
+it, by a field only that kind has (``chong``, ``ngayChet``, ``tinhTrangHonNhan``...), but are
+corrected only at the commune (``TU_CHOI``). Correctable online: ``nguoiDuocKhaiSinh.hoTen``, accepted when only
+diacritics, case or spacing change (a clerical slip; a new name is a change of civil status,
+``TU_CHOI``); ``nguoiDuocKhaiSinh.ngaySinh`` (dd/mm/yyyy), accepted in the same year (the year
+is in the citizen ID) and not after the registration date, else ``TU_CHOI``. Identity keys
+(``soDangKy``, any ``soDinhDanh``) and every other field: ``TU_CHOI``. Answer: 201
+``{"trangThai": "THANH_CONG", "ketQua": {"ketQua": "CHAP_NHAN"|"TU_CHOI", "maHoSo", "truong",
+"giaTriCu", "giaTriMoi" | "lyDoTuChoi"}}``; a dry run 200 ``"trangThai": "HOP_LE"``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
+from connectors.mocks.corrections import (
+    CorrectionBook,
+    Found,
+    correction_endpoint,
+    date_rule,
+    name_rule,
+    root_of,
+    spelling_fix_only,
+)
 from connectors.mocks.dataset import Dataset, Marriage, Person, _years_after
 from connectors.mocks.formats import dmy, reference
 from connectors.mocks.server import Call, Refused, Reply
@@ -41,6 +69,7 @@ from connectors.mocks.writes import (
     obj,
     province,
     required_text,
+    text,
 )
 
 SEX_OF = {"Nam": "M", "Nữ": "F"}
@@ -245,4 +274,92 @@ def civil_endpoints(
         endpoint("/hotich/v1/khai-sinh", plan_birth),
         endpoint("/hotich/v1/ket-hon", plan_marriage),
         endpoint("/hotich/v1/khai-tu", plan_death),
+    )
+
+
+def _same_year_before_registration(
+    current: Any, claimed: Any, record: Mapping[str, Any]
+) -> str | None:
+    if current is None or claimed.year != current.year:
+        return (
+            "Năm sinh đề nghị khác năm sinh trong hồ sơ và trong số định danh; "
+            "cần hồ sơ cải chính hộ tịch nộp trực tiếp"
+        )
+    registered = datetime.strptime(str(record.get("ngayDangKy")), "%d/%m/%Y").date()
+    if claimed > registered:
+        return "Ngày sinh đề nghị sau ngày đăng ký khai sinh"
+    return None
+
+
+KIND_LABELS = {
+    "KH": "đăng ký kết hôn",
+    "KT": "đăng ký khai tử",
+    "XN": "giấy xác nhận tình trạng hôn nhân",
+}
+# Fields only a marriage, death or marital-status record has: the record a request without
+# ``maHoSo`` is about.
+KIND_OF_ROOT = {
+    "chong": "KH", "vo": "KH", "nguoiChet": "KT", "ngayChet": "KT", "noiChet": "KT",
+    "nguoiDuocXacNhan": "XN", "soGiayXacNhan": "XN", "tinhTrangHonNhan": "XN", "ngayCap": "XN",
+    "noiCap": "XN", "coGiaTriDen": "XN", "mucDichSuDung": "XN",
+}  # fmt: skip
+BIRTH_RULES = {
+    "nguoiDuocKhaiSinh.hoTen": name_rule(spelling_fix_only),
+    "nguoiDuocKhaiSinh.ngaySinh": date_rule(_same_year_before_registration),
+}
+
+
+def civil_correction_endpoint(
+    register: CivilRegister,
+    book: CorrectionBook,
+    birth_view: Callable[[str], dict[str, Any] | None],
+    created: Render,
+) -> WriteEndpoint:
+    """``birth_view`` renders a birth registration as ``GET /khai-sinh/{id}`` does."""
+    dataset = register.dataset
+    seed = dataset.seed
+
+    def other_records(person: Person) -> dict[str, str]:
+        """The person's records other than the birth: reference -> kind (``KH``, ``KT``, ``XN``)."""
+        index = person.index
+        found = {}
+        if dataset.marital_status_certificate_date(index) is not None:
+            found[reference("XN", seed, 4, index)] = "XN"
+        for marriage in dataset.marriages_of(index) + register.marriages_of(index):
+            found[reference("KH", seed, 2, marriage.husband)] = "KH"
+        if person.date_of_death is not None:
+            found[reference("KT", seed, 3, index)] = "KT"
+        if index in register.deaths:
+            found[register.deaths[index].body["maHoSo"]] = "KT"
+        return found
+
+    def locate(call: Call, body: dict[str, Any]) -> Found:
+        citizen = citizen_id(body, "soDinhDanh")
+        wanted = text(body, "maHoSo", required=False)
+        birth = birth_view(citizen)
+        if birth is None:
+            raise Refused(404, f"Không có dữ liệu hộ tịch của số định danh {citizen}")
+        kind = None if wanted is not None else KIND_OF_ROOT.get(root_of(body))
+        if kind is None and wanted in (None, birth["maHoSo"]):
+            return Found(citizen, birth["maHoSo"], birth, BIRTH_RULES)
+        person = dataset.person_by_id(citizen)
+        others = {} if person is None else other_records(person)
+        if wanted is None:
+            wanted = next((ref for ref, k in others.items() if k == kind), None)
+        if wanted not in others:
+            raise Refused(404, f"Không tìm thấy hồ sơ {wanted or kind} của số định danh {citizen}")
+        refusal = f"Hồ sơ {KIND_LABELS[others[wanted]]} không cải chính trực tuyến"
+        return Found(citizen, wanted, {}, {}, refusal)
+
+    return correction_endpoint(
+        template="/hotich/v1/yeu-cau-dinh-chinh",
+        key=KeyFrom(header="Idempotency-Key"),
+        dry_run_param="kiemTra",
+        locate=locate,
+        book=book,
+        in_person="UBND cấp xã nơi đã đăng ký hộ tịch",
+        answer=created,
+        dry_run_answer=lambda preview: Reply(
+            200, {"trangThai": "HOP_LE", "ketQua": preview, "ghiChu": "Chưa ghi vào sổ"}
+        ),
     )

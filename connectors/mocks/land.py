@@ -11,6 +11,7 @@ GET /vbdlis/api/v1/chu-su-dung/{cccd}/thua-dat       the parcels an owner holds 
 GET /vbdlis/api/v1/chu-su-dung/{cccd}/giay-chung-nhan  the owner's certificates (a list)
 GET /vbdlis/api/v1/giay-chung-nhan/{soPhatHanh}      one certificate, with its status
 POST /vbdlis/api/v1/bien-dong/chuyen-nhuong          register a transfer (land_writes.py)
+POST /vbdlis/api/v1/yeu-cau-dinh-chinh               decide a correction (land_writes.py)
 ===================================================  ==================================
 
 An owner with no land gets an empty list, not an error: the register cannot tell a
@@ -24,9 +25,10 @@ import binascii
 from datetime import date
 from typing import Any
 
+from connectors.mocks.corrections import CorrectionBook
 from connectors.mocks.dataset import Dataset, Parcel
 from connectors.mocks.formats import decimal_comma, dmy, reference
-from connectors.mocks.land_writes import LandRegister, transfer_endpoint
+from connectors.mocks.land_writes import LandRegister, land_correction_endpoint, transfer_endpoint
 from connectors.mocks.server import BadRequest, Call, NotFound, Reply, Route, SystemSpec
 from connectors.mocks.writes import WriteState
 
@@ -63,7 +65,8 @@ def decode_cursor(cursor: str) -> tuple[int, int]:
 def build_spec(dataset: Dataset) -> SystemSpec:
     seed = dataset.seed
     register = LandRegister(dataset)
-    writes = WriteState(overlays=[register.clear])
+    book = CorrectionBook()
+    writes = WriteState(overlays=[register.clear, book.clear])
 
     def owner(index: int) -> dict[str, Any]:
         person = dataset.person(index)
@@ -92,7 +95,7 @@ def build_spec(dataset: Dataset) -> SystemSpec:
             body["diaChi"] = parcel.address_line
             body["thoiHanSuDung"] = parcel.land_use_term
         stamp(body, parcel, 1)
-        return body
+        return book.patch(parcel.parcel_id, body, stamp=("ngayCapNhat", TIMESTAMP))
 
     def certificate_body(parcel: Parcel) -> dict[str, Any]:
         assert parcel.certificate_number is not None and parcel.certificate_issued is not None
@@ -114,7 +117,9 @@ def build_spec(dataset: Dataset) -> SystemSpec:
         ):
             body["hanSuDung"] = dmy(parcel.land_use_term_end)
         stamp(body, parcel, 2)
-        return body
+        return book.patch(
+            parcel.parcel_id, body, prefix="thuaDat.", stamp=("ngayCapNhat", TIMESTAMP)
+        )
 
     def owner_index(citizen_id: str) -> int | None:
         if len(citizen_id) != 12 or not citizen_id.isdigit():
@@ -163,6 +168,7 @@ def build_spec(dataset: Dataset) -> SystemSpec:
         return _ok(body)
 
     transfer = transfer_endpoint(register, _ok)
+    correction = land_correction_endpoint(register, book, parcel_body, certificate_body, _ok)
     return SystemSpec(
         name="land",
         title="Hệ thống thông tin đất đai quốc gia (mô phỏng)",
@@ -175,6 +181,7 @@ def build_spec(dataset: Dataset) -> SystemSpec:
             Route("GET", "/vbdlis/api/v1/chu-su-dung/{cccd}/giay-chung-nhan", get_certificates),
             Route("GET", "/vbdlis/api/v1/giay-chung-nhan/{soPhatHanh}", get_certificate),
             transfer.route(writes),
+            correction.route(writes),
         ),
         writes=writes,
     )

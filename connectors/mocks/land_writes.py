@@ -1,7 +1,8 @@
-"""Writes to the land mock: registering a transfer of land-use rights (đăng ký biến động).
+"""Writes to the land mock: a transfer of land-use rights (đăng ký biến động), a correction.
 
 ===================================================================  ==========================
 POST /vbdlis/api/v1/bien-dong/chuyen-nhuong[?dryRun=true]           register a transfer
+POST /vbdlis/api/v1/yeu-cau-dinh-chinh[?dryRun=true]                 decide a correction
 GET  /vbdlis/api/v1/giay-chung-nhan/{soPhatHanh}                    a certificate, with status
 ===================================================================  ==========================
 
@@ -15,17 +16,43 @@ A registered transfer issues a new certificate to the buyer, cancels the present
 (``trangThai`` ``DA_HUY``) and moves the parcel to the buyer. Answers: 200 ``code`` 0 with
 ``data.soPhatHanhMoi``; 422 for an invalid body; 409 when the seller does not hold the parcel
 or the certificate is not the parcel's current one (both final).
+
+A correction (``yeu-cau-dinh-chinh``, the rules common to all mocks in ``corrections.py``)::
+
+    {"maGiaoDich": "...", "soDinhDanh": "<owner>", "maHoSo": "TD-... | GCN-..." (optional),
+     "truong": "dienTich" | "mucDichSuDung" | "thuaDat.dienTich" | "thuaDat.mucDichSuDung",
+     "giaTriHienTai": "120,5", "giaTriDeNghi": "125,5", "lyDo": "..."}
+
+The record is the parcel (``TD-``, as ``/thua-dat`` serves it) or its certificate (``GCN-``,
+as ``/giay-chung-nhan`` serves it) that ``maHoSo`` names among the owner's; without it, the
+owner's only parcel (422 when they hold several). Correctable online: the area (a string with
+a decimal comma and at most one decimal, > 0), accepted within ±10 % of the recorded area,
+else ``TU_CHOI`` (a new survey is needed); the land-use purpose, accepted when it is a known
+code (an unknown one is a 422). Identity keys (``maThua``, ``soPhatHanh``, ``soDinhDanh``) and
+every other field: ``TU_CHOI``, apply at the land registration office. Answer: 200
+``{"code": 0, "message": "OK", "data": {"ketQua": "CHAP_NHAN"|"TU_CHOI", "maHoSo", "truong",
+"giaTriCu", "giaTriMoi" | "lyDoTuChoi"}}``. An accepted value shows in the parcel and the
+certificate (every list that carries them), as corrections are kept by parcel.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
+from connectors.mocks.corrections import (
+    CorrectionBook,
+    FieldRule,
+    Found,
+    accept,
+    code_rule,
+    correction_endpoint,
+)
 from connectors.mocks.dataset import _PARCEL_MULTIPLIER, _PARCEL_SPACE, Dataset, Parcel
-from connectors.mocks.formats import dmy, reference
+from connectors.mocks.formats import decimal_comma, dmy, reference
 from connectors.mocks.server import Call, Refused, Reply
 from connectors.mocks.writes import (
     KeyFrom,
@@ -36,6 +63,7 @@ from connectors.mocks.writes import (
     now,
     obj,
     required_text,
+    text,
 )
 
 _PARCEL_INVERSE = pow(_PARCEL_MULTIPLIER, -1, _PARCEL_SPACE)
@@ -160,6 +188,96 @@ def transfer_endpoint(register: LandRegister, ok: Callable[[Any], Reply]) -> Wri
         dry_run_param="dryRun",
         plan=plan,
         dry_run_reply=lambda preview: Reply(
+            200, {"code": 0, "message": "Hợp lệ, chưa ghi (dryRun)", "data": preview}
+        ),
+    )
+
+
+# Land-use purpose codes (mục đích sử dụng đất), agricultural then non-agricultural.
+PURPOSES = frozenset(
+    {"LUC", "LUK", "LUN", "BHK", "NHK", "CLN", "RSX", "RPH", "RDD", "NTS", "LMU", "NKH",
+     "ONT", "ODT", "TSC", "CQP", "CAN", "TMD", "SKC", "SKK", "SKS", "DGT", "DTL", "DSH",
+     "DKV", "DVH", "DYT", "DGD", "DTT", "TON", "TIN", "NTD", "SON", "MNC", "PNK", "CSD"}
+)  # fmt: skip
+AREA_TOLERANCE = 0.10
+_AREA = re.compile(r"^\d{1,7}(,\d)?$")
+
+
+def _parse_area(value: Any) -> float:
+    if not isinstance(value, str) or not _AREA.match(value) or float(value.replace(",", ".")) <= 0:
+        raise ValueError('diện tích là chuỗi số m² với dấu phẩy thập phân, ví dụ "125,5"')
+    return float(value.replace(",", "."))
+
+
+def _within_tolerance(current: Any, claimed: Any, record: Mapping[str, Any]) -> str | None:
+    if current is not None and abs(claimed - current) <= AREA_TOLERANCE * current:
+        return None
+    gap = "" if current is None else f" {abs(claimed - current) / current:.0%}"
+    return (
+        f"Diện tích đề nghị chênh lệch{gap} so với hồ sơ, vượt quá 10%; "
+        "cần đo đạc lại thửa đất trước khi chỉnh lý"
+    )
+
+
+def _rules(prefix: str) -> dict[str, FieldRule]:
+    area = FieldRule(_parse_area, decimal_comma, _within_tolerance, book_path="dienTich")
+    purpose = code_rule(PURPOSES, accept)
+    return {
+        f"{prefix}dienTich": area,
+        f"{prefix}mucDichSuDung": FieldRule(
+            purpose.parse, purpose.render, accept, book_path="mucDichSuDung"
+        ),
+    }
+
+
+PARCEL_RULES, CERTIFICATE_RULES = _rules(""), _rules("thuaDat.")
+
+
+def land_correction_endpoint(
+    register: LandRegister,
+    book: CorrectionBook,
+    parcel_view: Callable[[Parcel], dict[str, Any]],
+    certificate_view: Callable[[Parcel], dict[str, Any]],
+    ok: Callable[[Any], Reply],
+) -> WriteEndpoint:
+    """``parcel_view`` and ``certificate_view`` render as the reads do (corrections included)."""
+    dataset = register.dataset
+
+    def locate(call: Call, body: dict[str, Any]) -> Found:
+        owner_id = citizen_id(body, "soDinhDanh")
+        wanted = text(body, "maHoSo", required=False)
+        index = dataset.index_of(owner_id)
+        parcels = [] if index is None else register.parcels_of(index)
+        if wanted is None:
+            if not parcels:
+                raise Refused(404, f"Chủ sử dụng {owner_id} không có thửa đất nào")
+            if len(parcels) > 1:
+                raise Refused(422, f"Chủ sử dụng {owner_id} có {len(parcels)} thửa đất; cần maHoSo")
+            parcel = parcels[0]
+            if str(body.get("truong", "")).startswith("thuaDat.") and parcel.certificate_number:
+                view = certificate_view(parcel)
+                return Found(parcel.parcel_id, view["maHoSo"], view, CERTIFICATE_RULES)
+            view = parcel_view(parcel)
+            return Found(parcel.parcel_id, view["maHoSo"], view, PARCEL_RULES)
+        for parcel in parcels:
+            view = parcel_view(parcel)
+            if view["maHoSo"] == wanted:
+                return Found(parcel.parcel_id, wanted, view, PARCEL_RULES)
+            if parcel.certificate_number:
+                view = certificate_view(parcel)
+                if view["maHoSo"] == wanted:
+                    return Found(parcel.parcel_id, wanted, view, CERTIFICATE_RULES)
+        raise Refused(404, f"Không tìm thấy hồ sơ {wanted} của chủ sử dụng {owner_id}")
+
+    return correction_endpoint(
+        template="/vbdlis/api/v1/yeu-cau-dinh-chinh",
+        key=KeyFrom(body_field="maGiaoDich"),
+        dry_run_param="dryRun",
+        locate=locate,
+        book=book,
+        in_person="Văn phòng đăng ký đất đai nơi có thửa đất",
+        answer=ok,
+        dry_run_answer=lambda preview: Reply(
             200, {"code": 0, "message": "Hợp lệ, chưa ghi (dryRun)", "data": preview}
         ),
     )

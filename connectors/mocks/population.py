@@ -9,12 +9,14 @@ GET /api/v2/cong-dan/{soDinhDanh}          one person
 GET /api/v2/cong-dan/{soDinhDanh}/cu-tru   the person's residence
 GET /api/v2/cong-dan/{soDinhDanh}/ho-khau  the person's household
 GET /api/v2/ho-khau/{soHoKhau}             a household by its number
-POST /api/v2/cong-dan/{soDinhDanh}/thuong-tru, POST /api/v2/bien-dong-ho-tich
-                                           writes (population_writes.py)
+POST /api/v2/cong-dan/{soDinhDanh}/thuong-tru, POST /api/v2/bien-dong-ho-tich,
+POST /api/v2/cong-dan/{soDinhDanh}/yeu-cau-dinh-chinh
+                                           writes and corrections (population_writes.py)
 =========================================  ====================================
 
-What the POST endpoints record is served by the GET endpoints too; a person born since the
-dataset was generated also carries ``cha`` and ``me`` and is listed after the others.
+What the POST endpoints record is served by the GET endpoints too (a death in the list as
+well); a person born since the dataset was generated also carries ``cha`` and ``me`` and is
+listed after the others. An accepted correction shows wherever the person is served.
 """
 
 from __future__ import annotations
@@ -22,9 +24,15 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
+from connectors.mocks.corrections import CorrectionBook
 from connectors.mocks.dataset import UNIT_SIZE, Dataset, Household, Person
 from connectors.mocks.formats import dmy, reference
-from connectors.mocks.population_writes import Newborn, PopulationRegister, population_endpoints
+from connectors.mocks.population_writes import (
+    Newborn,
+    PopulationRegister,
+    population_correction_endpoint,
+    population_endpoints,
+)
 from connectors.mocks.server import Call, NotFound, Reply, Route, SystemSpec
 from connectors.mocks.writes import WriteState
 
@@ -60,7 +68,8 @@ def build_spec(dataset: Dataset) -> SystemSpec:
     provinces = dataset.provinces
     seed = dataset.seed
     register = PopulationRegister(dataset)
-    writes = WriteState(overlays=[register.clear])
+    book = CorrectionBook()
+    writes = WriteState(overlays=[register.clear, book.clear])
 
     def person_body(person: Person) -> dict[str, Any]:
         index = person.index
@@ -93,11 +102,19 @@ def build_spec(dataset: Dataset) -> SystemSpec:
     # Callers never mutate a body (drift builds a renamed copy).
     person_body = lru_cache(maxsize=16_384)(person_body)
 
+    def identity(index: int) -> tuple[str, str]:
+        """Citizen ID and name, as corrected."""
+        number, name = register.identity(index)
+        return number, book.value(number, "hoVaTen", name)
+
+    def corrected(body: dict[str, Any]) -> dict[str, Any]:
+        return book.patch(body["soDinhDanh"], body, stamp=("ngayCapNhat", TIMESTAMP))
+
     def party(citizen_id: str | None) -> dict[str, str] | None:
         index = None if citizen_id is None else register.index_of(citizen_id)
         if index is None:
             return None
-        number, name = register.identity(index)
+        number, name = identity(index)
         return {"soDinhDanh": number, "hoVaTen": name}
 
     def newborn_body(child: Newborn) -> dict[str, Any]:
@@ -121,7 +138,7 @@ def build_spec(dataset: Dataset) -> SystemSpec:
         index = register.index_of(citizen_id)
         assert index is not None
         if index not in register.updated:
-            return body
+            return corrected(body)
         body = dict(body)
         if index in register.marital:
             body["tinhTrangHonNhan"] = MARITAL_STATUS[register.marital[index]]
@@ -132,10 +149,14 @@ def build_spec(dataset: Dataset) -> SystemSpec:
         if residence is not None and residence.household_id is not None:
             body["soHoKhau"] = residence.household_id
         body["ngayCapNhat"] = register.updated[index].strftime(TIMESTAMP)
-        return body
+        return corrected(body)
+
+    def member(index: int, relationship: str) -> dict[str, str]:
+        number, name = identity(index)
+        return {"soDinhDanh": number, "hoVaTen": name, "quanHeVoiChuHo": RELATIONSHIP[relationship]}
 
     def household_body(household: Household) -> dict[str, Any]:
-        head_id, head_name = register.identity(household.head)
+        head_id, head_name = identity(household.head)
         unit = household.head // UNIT_SIZE
         updated = register.updated.get(household.household_id) or dataset.last_updated(
             household.head, SYSTEM, dataset.person(household.head).date_of_birth
@@ -144,14 +165,7 @@ def build_spec(dataset: Dataset) -> SystemSpec:
             "soHoKhau": household.household_id,
             "chuHo": {"soDinhDanh": head_id, "hoVaTen": head_name},
             "diaChi": {"chiTiet": household.address_line, "maTinh": household.province_code},
-            "thanhVien": [
-                {
-                    "soDinhDanh": register.identity(index)[0],
-                    "hoVaTen": register.identity(index)[1],
-                    "quanHeVoiChuHo": RELATIONSHIP[relationship],
-                }
-                for index, relationship in household.members
-            ],
+            "thanhVien": [member(index, relationship) for index, relationship in household.members],
             "maHoSo": reference("HK", seed, 3, unit),
             "ngayCapNhat": updated.strftime(TIMESTAMP),
         }
@@ -172,7 +186,7 @@ def build_spec(dataset: Dataset) -> SystemSpec:
         page = call.int_param("trang", 1, 1, 10**9)
         start = (page - 1) * size
         if not register.updated:  # nothing recorded: the generated records as they are
-            items = [person_body(p) for p in dataset.iter_persons(start, start + size)]
+            items = [corrected(person_body(p)) for p in dataset.iter_persons(start, start + size)]
         else:
             ids = [p.citizen_id for p in dataset.iter_persons(start, start + size)]
             ids += list(register.born)[max(0, start - dataset.size) :][: size - len(ids)]
@@ -224,7 +238,10 @@ def build_spec(dataset: Dataset) -> SystemSpec:
             raise NotFound(f"Không tìm thấy hộ gia đình {call.params['soHoKhau']}")
         return _ok(household_body(household))
 
-    writers = population_endpoints(register, _ok, RELATIONSHIP)
+    writers = (
+        *population_endpoints(register, _ok, RELATIONSHIP),
+        population_correction_endpoint(register, book, current_person_body, _ok),
+    )
     return SystemSpec(
         name="population",
         title="Cơ sở dữ liệu quốc gia về dân cư (mô phỏng)",

@@ -4,6 +4,7 @@
 POST /api/v2/cong-dan/{soDinhDanh}/thuong-tru       register a permanent residence
 POST /api/v2/bien-dong-ho-tich                      record a birth, marriage or death that
                                                     civil status has registered
+POST /api/v2/cong-dan/{soDinhDanh}/yeu-cau-dinh-chinh  decide a correction of the person
 ==================================================  =======================================
 
 Idempotency key: the header ``X-Ma-Giao-Dich``; dry run: ``?chiKiemTra=true``. Success is
@@ -21,16 +22,43 @@ final) or ``E409`` (the database already holds it, or forbids it: final). Bodies
 
 A recorded birth creates the person with both parents linked (``cha``, ``me``) and puts the
 child in the mother's household (the father's when she has none).
+
+A correction (``yeu-cau-dinh-chinh``, the rules common to all mocks in ``corrections.py``)::
+
+    {"maHoSo": "DC-..." (optional), "truong": "hoVaTen" | "ngaySinh" | "gioiTinh" | ...,
+     "giaTriHienTai": ..., "giaTriDeNghi": ..., "lyDo": "..."}
+
+The record is the person in the path (``maHoSo`` ``DC-...``, as ``GET /cong-dan/{id}`` serves
+it); the person's residence (``CT-``) or household (``HK-``) record is found too (by
+``maHoSo`` or, without it, by a field only they have: ``loaiCuTru``, ``diaChi``,
+``thanhVien``...) but changes only by registering a residence (``TU_CHOI``). Correctable online: ``hoVaTen`` (letters and
+spaces, 2 to 100 characters) accepted; ``ngaySinh`` (dd/mm/yyyy, not after today) accepted
+when at most 366 days from the recorded date, else ``TU_CHOI``; ``gioiTinh`` ("1" | "2")
+accepted. ``soDinhDanh`` and every other field: ``TU_CHOI``, apply at the police office of
+residence. Answer: 200 ``{"maKetQua": "00", "thongBao": "Thành công", "duLieu":
+{"ketQua": "CHAP_NHAN"|"TU_CHOI", "maHoSo", "truong", "giaTriCu", "giaTriMoi" |
+"lyDoTuChoi"}}``; dry run ``maKetQua`` "01". A corrected name also shows where others list the
+person (household members, a child's ``cha``/``me``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
-from connectors.mocks.dataset import Dataset, Household, Residence
+from connectors.mocks.corrections import (
+    CorrectionBook,
+    Found,
+    code_rule,
+    correction_endpoint,
+    date_rule,
+    name_rule,
+    root_of,
+)
+from connectors.mocks.dataset import UNIT_SIZE, Dataset, Household, Residence
+from connectors.mocks.formats import reference
 from connectors.mocks.server import Call, Refused, Reply
 from connectors.mocks.writes import (
     KeyFrom,
@@ -42,6 +70,7 @@ from connectors.mocks.writes import (
     obj,
     province,
     required_text,
+    text,
 )
 
 _NEW_HOUSEHOLD_UNIT = 90_000_000  # household numbers above any the dataset issues
@@ -273,4 +302,67 @@ def population_endpoints(
     return (
         endpoint("/api/v2/cong-dan/{soDinhDanh}/thuong-tru", plan_residence),
         endpoint("/api/v2/bien-dong-ho-tich", plan_event),
+    )
+
+
+def _within_a_year(current: Any, claimed: Any, record: Mapping[str, Any]) -> str | None:
+    if current is not None and abs((claimed - current).days) <= 366:
+        return None
+    return (
+        "Ngày sinh đề nghị lệch quá một năm so với hồ sơ; cần bản chính giấy khai sinh, "
+        "đối chiếu tại cơ quan công an"
+    )
+
+
+# Fields only the residence and household records have (``GET .../cu-tru``, ``.../ho-khau``).
+RESIDENCE_ROOTS = frozenset(
+    {"loaiCuTru", "diaChi", "ngayDangKy", "ngayHetHan", "quanHeVoiChuHo", "chuHo", "thanhVien"}
+)
+PERSON_RULES = {
+    "hoVaTen": name_rule(),
+    "ngaySinh": date_rule(_within_a_year),
+    "gioiTinh": code_rule(frozenset({"1", "2"})),
+}
+
+
+def population_correction_endpoint(
+    register: PopulationRegister,
+    book: CorrectionBook,
+    person_view: Callable[[str], dict[str, Any]],
+    ok: Callable[[Any], Reply],
+) -> WriteEndpoint:
+    """``person_view`` renders a person as ``GET /cong-dan/{id}`` does (corrections included)."""
+    seed = register.dataset.seed
+
+    def locate(call: Call, body: dict[str, Any]) -> Found:
+        citizen = call.params["soDinhDanh"]
+        index = register.index_of(citizen)
+        if index is None:
+            raise Refused(404, f"Không tìm thấy công dân có số định danh {citizen}")
+        wanted = text(body, "maHoSo", required=False)
+        own, residence = reference("DC", seed, 1, index), reference("CT", seed, 2, index)
+        if wanted is None and root_of(body) in RESIDENCE_ROOTS:
+            wanted = residence
+        if wanted is None or wanted == own:
+            return Found(citizen, own, person_view(citizen), PERSON_RULES)
+        household = register.household_of(index)
+        residence_refs = {residence}
+        if household is not None:
+            residence_refs.add(reference("HK", seed, 3, household.head // UNIT_SIZE))
+        if wanted in residence_refs:
+            refusal = "Thông tin cư trú, hộ khẩu chỉ thay đổi qua thủ tục đăng ký cư trú"
+            return Found(citizen, wanted, {}, {}, refusal)
+        raise Refused(404, f"Không tìm thấy hồ sơ {wanted} của công dân {citizen}")
+
+    return correction_endpoint(
+        template="/api/v2/cong-dan/{soDinhDanh}/yeu-cau-dinh-chinh",
+        key=KeyFrom(header="X-Ma-Giao-Dich"),
+        dry_run_param="chiKiemTra",
+        locate=locate,
+        book=book,
+        in_person="cơ quan công an nơi cư trú",
+        answer=ok,
+        dry_run_answer=lambda preview: Reply(
+            200, {"maKetQua": "01", "thongBao": "Hợp lệ, chưa ghi", "duLieu": preview}
+        ),
     )

@@ -14,6 +14,7 @@ GET /tct/api/v1/nnt?soDinhDanh=                the taxpayer with this citizen ID
 GET /tct/api/v1/nnt/{mst}                      a taxpayer by tax code (new or legacy)
 GET /tct/api/v1/nnt/{mst}/nghia-vu-thue        obligation status, one entry per tax year
 POST /tct/api/v1/nnt/{mst}/quyet-toan          record a finalisation (tax_writes.py)
+POST /tct/api/v1/nnt/{mst}/yeu-cau-dieu-chinh  decide a correction (tax_writes.py)
 =============================================  =========================================
 """
 
@@ -21,10 +22,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from connectors.mocks.corrections import CorrectionBook
 from connectors.mocks.dataset import Dataset, Taxpayer
 from connectors.mocks.formats import dmy, reference
 from connectors.mocks.server import Call, NotFound, Reply, Route, SystemSpec
-from connectors.mocks.tax_writes import TaxRegister, finalisation_endpoint
+from connectors.mocks.tax_writes import TaxRegister, finalisation_endpoint, tax_correction_endpoint
 from connectors.mocks.writes import WriteState
 
 TIMESTAMP = "%d-%m-%Y %H:%M"
@@ -49,7 +51,8 @@ def _ok(data: Any, **extra: Any) -> Reply:
 def build_spec(dataset: Dataset) -> SystemSpec:
     seed = dataset.seed
     register = TaxRegister(dataset)
-    writes = WriteState(overlays=[register.clear])
+    book = CorrectionBook()
+    writes = WriteState(overlays=[register.clear, book.clear])
 
     def taxpayer_body(taxpayer: Taxpayer) -> dict[str, Any]:
         person = dataset.person(taxpayer.person)
@@ -69,7 +72,7 @@ def build_spec(dataset: Dataset) -> SystemSpec:
         body["maHoSo"] = reference("NNT", seed, 1, taxpayer.person)
         updated = dataset.last_updated(taxpayer.person, SYSTEM, taxpayer.registration_date)
         body["ngayCapNhat"] = updated.strftime(TIMESTAMP)
-        return body
+        return book.patch(taxpayer.tax_code, body, stamp=("ngayCapNhat", TIMESTAMP))
 
     def find(code: str) -> Taxpayer:
         taxpayer = dataset.taxpayer_by_code(code)
@@ -127,6 +130,7 @@ def build_spec(dataset: Dataset) -> SystemSpec:
         return _ok(items)
 
     finalisation = finalisation_endpoint(register, find, _ok)
+    correction = tax_correction_endpoint(register, book, find, taxpayer_body, _ok)
     return SystemSpec(
         name="tax",
         title="Hệ thống quản lý thuế (mô phỏng)",
@@ -137,6 +141,7 @@ def build_spec(dataset: Dataset) -> SystemSpec:
             Route("GET", "/tct/api/v1/nnt/{mst}", get_taxpayer),
             Route("GET", "/tct/api/v1/nnt/{mst}/nghia-vu-thue", get_obligations),
             finalisation.route(writes),
+            correction.route(writes),
         ),
         writes=writes,
     )

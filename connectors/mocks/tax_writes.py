@@ -1,8 +1,9 @@
-"""Writes to the tax mock: recording a personal income tax finalisation (quyết toán thuế).
+"""Writes to the tax mock: a personal income tax finalisation (quyết toán thuế), a correction.
 
-=====================================================  ===================================
-POST /tct/api/v1/nnt/{mst}/quyet-toan[?validateOnly=true]  record the year's finalisation
-=====================================================  ===================================
+==============================================================  ==============================
+POST /tct/api/v1/nnt/{mst}/quyet-toan[?validateOnly=true]          record a finalisation
+POST /tct/api/v1/nnt/{mst}/yeu-cau-dieu-chinh[?validateOnly=true]  decide a correction
+==============================================================  ==============================
 
 Idempotency key: the body field ``requestId``. The body::
 
@@ -14,19 +15,44 @@ Amounts are whole dong. The year's obligation becomes ``HOAN_THANH`` (nothing ow
 Answers: 200 ``errorCode`` ``"00"``; ``TCT404`` for an unknown tax code, ``TCT422`` for an
 invalid body, ``TCT409`` when the taxpayer's code is closed or the year is already finalised
 (a second one is an amendment, which this register takes on paper): all final.
+
+A correction (``yeu-cau-dieu-chinh``, the rules common to all mocks in ``corrections.py``)::
+
+    {"requestId": "...", "maHoSo": "NNT-..." (optional), "truong": "tenNNT" | "ngaySinh" | ...,
+     "giaTriHienTai": ..., "giaTriDeNghi": ..., "lyDo": "..."}
+
+The record is the taxpayer in the path (new or legacy code; ``maHoSo`` ``NNT-...``, as
+``GET /nnt/{mst}`` serves it); the taxpayer's obligation records (``NVT-``, or without
+``maHoSo`` a field only they have, such as ``soTienConNo``) are found too but change only by
+a supplementary return (``TU_CHOI``), and a closed code takes no correction
+(``TU_CHOI``). Correctable online: ``tenNNT``, accepted when only diacritics, case or spacing
+change (a new name comes from the population database); ``ngaySinh`` (dd/mm/yyyy), accepted in
+the birth year the citizen ID encodes, else ``TU_CHOI``. ``mst``, ``mstCu``, ``soDinhDanh``
+and every other field: ``TU_CHOI``. Answer: 200 ``{"errorCode": "00", "errorDesc":
+"Thành công", "data": {"ketQua": "CHAP_NHAN"|"TU_CHOI", "maHoSo", "truong", "giaTriCu",
+"giaTriMoi" | "lyDoTuChoi"}}``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
+from connectors.mocks.corrections import (
+    CorrectionBook,
+    Found,
+    correction_endpoint,
+    date_rule,
+    name_rule,
+    root_of,
+    spelling_fix_only,
+)
 from connectors.mocks.dataset import Dataset, TaxObligation, Taxpayer
 from connectors.mocks.formats import dmy, reference
 from connectors.mocks.server import Call, NotFound, Refused, Reply
-from connectors.mocks.writes import KeyFrom, Plan, WriteEndpoint, day, now
+from connectors.mocks.writes import KeyFrom, Plan, WriteEndpoint, day, now, text
 
 OBLIGATION_OF = {"FULFILLED": "HOAN_THANH", "OUTSTANDING": "CON_NO"}
 
@@ -114,6 +140,77 @@ def finalisation_endpoint(
         dry_run_param="validateOnly",
         plan=plan,
         dry_run_reply=lambda preview: Reply(
+            200, {"errorCode": "00", "errorDesc": "Hợp lệ (validateOnly)", "data": preview}
+        ),
+    )
+
+
+def birth_year_of(citizen_id: str) -> int:
+    """The year of birth a citizen ID encodes (century-and-sex digit, then two year digits)."""
+    return 1900 + int(citizen_id[3]) // 2 * 100 + int(citizen_id[4:6])
+
+
+def _year_of_the_citizen_id(current: Any, claimed: Any, record: Mapping[str, Any]) -> str | None:
+    code = str(record.get("mst", ""))
+    if len(code) == 12 and code.isdigit() and claimed.year == birth_year_of(code):
+        return None
+    return (
+        "Năm sinh đề nghị không khớp với số định danh cá nhân; thông tin nhân thân được cập "
+        "nhật từ Cơ sở dữ liệu quốc gia về dân cư"
+    )
+
+
+# Fields only an obligation record has (``GET .../nghia-vu-thue``).
+OBLIGATION_ROOTS = frozenset(
+    {"kyTinhThue", "soTienConNo", "ngayChotSoLieu", "ngayNopToKhaiGanNhat"}
+)
+TAXPAYER_RULES = {
+    "tenNNT": name_rule(spelling_fix_only),
+    "ngaySinh": date_rule(_year_of_the_citizen_id),
+}
+
+
+def tax_correction_endpoint(
+    register: TaxRegister,
+    book: CorrectionBook,
+    find: Callable[[str], Taxpayer],
+    taxpayer_view: Callable[[Taxpayer], dict[str, Any]],
+    ok: Callable[[Any], Reply],
+) -> WriteEndpoint:
+    """``taxpayer_view`` renders as ``GET /nnt/{mst}`` does (corrections included)."""
+    seed = register.dataset.seed
+
+    def locate(call: Call, body: dict[str, Any]) -> Found:
+        try:
+            taxpayer = find(call.params["mst"])
+        except NotFound as exc:
+            raise Refused(404, exc.message) from None
+        wanted = text(body, "maHoSo", required=False)
+        view = taxpayer_view(taxpayer)
+        about_obligation = wanted is None and root_of(body) in OBLIGATION_ROOTS
+        if not about_obligation and wanted in (None, view["maHoSo"]):
+            closed = "Mã số thuế đã chấm dứt hiệu lực" if taxpayer.status == "CLOSED" else None
+            return Found(taxpayer.tax_code, view["maHoSo"], view, TAXPAYER_RULES, closed)
+        years = [
+            reference("NVT", seed, obligation.tax_year, taxpayer.person)
+            for obligation, _ in register.obligations(taxpayer.person)
+        ]
+        if about_obligation and years:
+            wanted = years[-1]  # without maHoSo: the latest year, as good as any to refuse
+        if wanted not in years:
+            raise Refused(404, f"Không tìm thấy hồ sơ {wanted} của mã số thuế {taxpayer.tax_code}")
+        refusal = "Số liệu nghĩa vụ thuế chỉ điều chỉnh bằng tờ khai bổ sung"
+        return Found(taxpayer.tax_code, wanted, {}, {}, refusal)
+
+    return correction_endpoint(
+        template="/tct/api/v1/nnt/{mst}/yeu-cau-dieu-chinh",
+        key=KeyFrom(body_field="requestId"),
+        dry_run_param="validateOnly",
+        locate=locate,
+        book=book,
+        in_person="cơ quan thuế quản lý",
+        answer=ok,
+        dry_run_answer=lambda preview: Reply(
             200, {"errorCode": "00", "errorDesc": "Hợp lệ (validateOnly)", "data": preview}
         ),
     )
