@@ -91,6 +91,32 @@ class Settings(BaseSettings):
         "status step, a compatibility mode) takes to reach this one's dictionary and "
         "validation routes.",
     )
+    delivery_sender: bool = Field(
+        default=True,
+        description="Send the outbox's deliveries from this instance (several may: each "
+        "delivery is claimed by one).",
+    )
+    delivery_poll_seconds: float = Field(
+        default=0.25, gt=0, description="How often the sender looks for due deliveries."
+    )
+    delivery_batch: int = Field(
+        default=32, ge=1, le=1000, description="Most deliveries one instance claims at a time."
+    )
+    delivery_lease_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="A claimed delivery not settled within this time (its instance died) is "
+        "taken over by another.",
+    )
+    delivery_max_attempts: int = Field(
+        default=8, ge=1, le=100, description="Attempts before a delivery is failed."
+    )
+    delivery_backoff_seconds: float = Field(
+        default=2.0, gt=0, description="Wait before the second attempt; doubles, with jitter."
+    )
+    delivery_backoff_max_seconds: float = Field(
+        default=300.0, gt=0, description="Longest wait between two attempts."
+    )
     quality_flush_seconds: float = Field(
         default=5.0, description="How often live data-quality counters are written to the database."
     )

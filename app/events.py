@@ -28,6 +28,9 @@ class EventKind:
     CONNECTOR_REGISTERED = "admin.connector_registered"
     CONNECTOR_CHANGED = "admin.connector_changed"
     CONNECTOR_DELETED = "admin.connector_deleted"
+    DELIVERY_REPLAYED = "admin.delivery_replayed"
+    # One attempt to send a record (or a correction request) to the system that holds it.
+    DELIVERY_ATTEMPT = "delivery.attempt"
     CONSENT_CHANGED = "consent.changed"
     AUDIT_QUERY = "audit.query"
 

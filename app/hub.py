@@ -19,6 +19,7 @@ from dictionary import Dictionary
 
 if TYPE_CHECKING:
     from app.audit.service import AuditLog
+    from app.deliveries.sender import Outbox
     from app.registry.sync import DictionarySync
     from app.security.caches import AccessRightsCache, KeyAuthenticator
     from app.security.citizen import CitizenTokenVerifier
@@ -40,6 +41,8 @@ class Hub:
     access_rights: AccessRightsCache
     citizen_verifier: CitizenTokenVerifier
     metrics: HubMetrics
+    # Sends the deliveries; None only while the hub is being built.
+    outbox: Outbox | None = None
     # `serve --demo`: the mock systems mounted in this process, by system name.
     demo_mocks: dict[str, Any] = field(default_factory=dict)
 

@@ -13,6 +13,9 @@ from app import demo
 from app.audit.service import AuditLog, load_subject_key
 from app.config import Settings
 from app.db import create_engine, create_sessionmaker
+from app.deliveries.models import CORRECTION, RESULT
+from app.deliveries.sender import Outbox
+from app.filings.settle import FilingSettlements
 from app.hub import Hub
 from app.observability import HubMetrics
 from app.registry.service import load_published
@@ -35,7 +38,7 @@ async def build_hub(settings: Settings, metrics: HubMetrics) -> Hub:
     dictionary = load_dictionary(settings.dictionary_path)
     async with sessionmaker() as session:
         await load_published(session, dictionary)
-    return Hub(
+    hub = Hub(
         settings=settings,
         engine=engine,
         sessionmaker=sessionmaker,
@@ -50,6 +53,11 @@ async def build_hub(settings: Settings, metrics: HubMetrics) -> Hub:
         citizen_verifier=CitizenTokenVerifier(settings),
         metrics=metrics,
     )
+    settlements = FilingSettlements(dictionary)
+    hub.outbox = Outbox(
+        hub, settle={RESULT: settlements.result, CORRECTION: settlements.correction}
+    )
+    return hub
 
 
 @asynccontextmanager
@@ -63,6 +71,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     await hub.connectors.load()
     if settings.demo:
         await demo.bootstrap(hub)
+    if settings.delivery_sender and hub.outbox is not None:
+        await hub.outbox.start()
     log.info(
         "hub ready: %d record types, database %s",
         len(hub.dictionary.record_types),
@@ -81,6 +91,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     try:
         yield
     finally:
+        if hub.outbox is not None:
+            await hub.outbox.stop()
         await hub.connectors.aclose()
         await hub.audit.stop()
         await hub.engine.dispose()

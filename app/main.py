@@ -10,6 +10,7 @@ from app.audit.router import router as audit_router
 from app.config import Settings
 from app.consent.citizen_router import router as my_consents_router
 from app.consent.router import router as consents_router
+from app.deliveries.router import router as deliveries_router
 from app.errors import install_error_handlers
 from app.exchange.router import router as records_router
 from app.filings.citizen_router import router as my_filings_router
@@ -43,6 +44,7 @@ ROUTERS = [
     filings_router,
     my_filings_router,
     declare_once_stats_router,
+    deliveries_router,
 ]
 
 

@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from app.deps import DictionaryDep, SessionDep
 from app.filings import service
 from app.filings.schemas import CorrectionOut, FilingSummary
-from app.filings.views import correction_out, summary_out
+from app.filings.views import corrections_out, summary_out
 from app.routing import HubRoute
 from app.security.deps import CitizenDep
 
@@ -28,4 +28,4 @@ async def my_filings(
 async def my_corrections(citizen: CitizenDep, session: SessionDep) -> list[CorrectionOut]:
     """The correction requests filed in the citizen's filings, with their status."""
     corrections = await service.corrections_of_citizen(session, citizen.citizen_id)
-    return [correction_out(c) for c in corrections]
+    return await corrections_out(session, corrections)

@@ -6,6 +6,8 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.deliveries.models import CORRECTION, FAILED
+from app.deliveries.outbox import deliveries_of, delivery_out, enqueue_correction
 from app.errors import Unprocessable
 from app.filings.errors import CorrectionNotFound, FieldNotStateHeld, IllegalCorrectionTransition
 from app.filings.events import filing_changed
@@ -113,6 +115,12 @@ async def set_correction_status(
         raise IllegalCorrectionTransition(
             f"A {correction.status} correction cannot become {status}."
         )
+    if correction.status == "forwarded":
+        sent = await deliveries_of(session, kind=CORRECTION, origin_ids=[correction.id])
+        if any(d.status != FAILED for d in sent.get(correction.id, [])):
+            raise IllegalCorrectionTransition(
+                f"The correction was sent to {correction.owner_system}; its answer settles it."
+            )
     await filing_changed(
         hub.audit,
         actor,
@@ -124,4 +132,25 @@ async def set_correction_status(
     correction.status = status
     correction.updated_at = utcnow()
     await session.flush()
-    return correction_out(correction)
+    delivery = None
+    if status == "forwarded" and correction.owner_system != "hub":
+        staged = await enqueue_correction(
+            session,
+            hub,
+            actor,
+            correction_id=correction.id,
+            filing_id=current.filing.id,
+            procedure=current.procedure.code,
+            record_type=correction.record_type,
+            subject_id=correction.subject_id,
+            correction={
+                "field": correction.field.rsplit("/", 1)[-1],
+                "source_reference": correction.source_reference,
+                "subject_id": correction.subject_id,
+                "current": correction.values.get("current"),
+                "claimed": correction.values.get("claimed"),
+                "note": correction.note,
+            },
+        )
+        delivery = delivery_out(staged) if staged is not None else None
+    return correction_out(correction, delivery)

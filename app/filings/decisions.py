@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.deliveries.outbox import enqueue_result
 from app.filings.counts import count_submission, declare_once_counts
 from app.filings.errors import (
     ConfirmationRequired,
@@ -155,6 +156,16 @@ def build_result(
     return record, validator.version, subject
 
 
+def replaced_record(procedure: Procedure, filing: Filing) -> dict[str, Any]:
+    """The values of the record the result takes the place of (``result.replaces``)."""
+    replaced: dict[str, Any] = {}
+    for name, ref in procedure.result.replaces.items():
+        value = value_at(filing.dossier, "/" + ref.replace(".", "/", 1))
+        if value is not None:
+            replaced[name] = value
+    return json_ready(replaced)
+
+
 async def decide(
     session: AsyncSession,
     hub: Hub,
@@ -204,5 +215,17 @@ async def decide(
     if stored is not None:
         session.add(stored)
         await session.flush()
+        await enqueue_result(
+            session,
+            hub,
+            actor,
+            result_id=stored.id,
+            filing_id=filing.id,
+            procedure=procedure.code,
+            record_type=stored.record_type,
+            subject_id=stored.subject_id,
+            record=stored.record,
+            replaces=replaced_record(procedure, filing),
+        )
     await session.refresh(filing)
     return await filing_out(session, current)

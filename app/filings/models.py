@@ -74,6 +74,9 @@ class FilingResult(Base):
     subject_id: Mapped[str] = mapped_column(String(32))
     record: Mapped[dict[str, Any]]
     created_at: Mapped[datetime] = mapped_column(UtcTimestamp())
+    # When the system that owns the record type confirmed it: from then on that system, not
+    # the hub, is the source of this record.
+    confirmed_at: Mapped[datetime | None] = mapped_column(UtcTimestamp())
 
 
 class CorrectionRequest(Base):
@@ -95,5 +98,7 @@ class CorrectionRequest(Base):
     values: Mapped[dict[str, Any]]
     note: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(20))
+    # The owner's answer to a forwarded correction: {decision, value?, reason?, answered_at}.
+    answer: Mapped[dict[str, Any] | None]
     created_at: Mapped[datetime] = mapped_column(UtcTimestamp())
     updated_at: Mapped[datetime] = mapped_column(UtcTimestamp())

@@ -96,11 +96,13 @@ async def result_of_filing(session: AsyncSession, filing_id: str) -> FilingResul
 async def find_result(
     session: AsyncSession, record_type: str, subject_id: str
 ) -> FilingResult | None:
-    """The newest approved result of an earlier filing: ``record_type`` about ``subject_id``."""
+    """The newest approved result of an earlier filing, ``record_type`` about ``subject_id``,
+    while the owning system has not confirmed it: once it has, the owner is the source."""
     rows = await session.scalars(
         select(FilingResult)
         .where(FilingResult.record_type == record_type, FilingResult.subject_id == subject_id)
         .order_by(FilingResult.created_at.desc())
         .limit(1)
     )
-    return rows.first()
+    newest = rows.first()
+    return newest if newest is not None and newest.confirmed_at is None else None

@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.deliveries.schemas import DeliveryOut
 from app.timestamps import UtcDateTime
 from dictionary.procedures import Procedure
 
@@ -141,6 +142,13 @@ class FieldProvenanceOut(BaseModel):
     )
 
 
+class OwnerAnswerOut(BaseModel):
+    decision: Literal["accepted", "rejected"]
+    value: Any = Field(default=None, description="The value the owner now holds (accepted).")
+    reason: str | None = Field(default=None, description="The owner's reason (rejected).")
+    answered_at: UtcDateTime
+
+
 class CorrectionOut(BaseModel):
     id: str
     filing_id: str
@@ -153,6 +161,12 @@ class CorrectionOut(BaseModel):
     claimed_value: Any
     note: str | None
     status: Literal["open", "forwarded", "resolved", "rejected"]
+    owner_answer: OwnerAnswerOut | None = Field(
+        description="What the owning system answered to the forwarded correction."
+    )
+    delivery: DeliveryOut | None = Field(
+        description="The correction request's delivery to the owning system, once forwarded."
+    )
     created_at: UtcDateTime
     updated_at: UtcDateTime
 
@@ -164,6 +178,10 @@ class ResultOut(BaseModel):
     subject_id: str
     record: dict[str, Any]
     created_at: UtcDateTime
+    confirmed_at: UtcDateTime | None = Field(
+        description="When the system that owns the record type confirmed it; from then on "
+        "that system, not the hub, is its source."
+    )
 
 
 class DecisionOut(BaseModel):
@@ -202,6 +220,9 @@ class FilingOut(FilingSummary):
     corrections: list[CorrectionOut]
     decision: DecisionOut | None
     result: ResultOut | None
+    deliveries: list[DeliveryOut] = Field(
+        description="The result's deliveries to the systems that hold the data."
+    )
 
 
 class DeclareOnceRow(DeclareOnceOut):

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.deliveries.models import CORRECTION, RESULT
+from app.deliveries.outbox import deliveries_of
+from app.deliveries.schemas import DeliveryOut
 from app.filings.counts import declare_once_counts
 from app.filings.models import CorrectionRequest, Filing, FilingResult
 from app.filings.plan import plan
@@ -16,13 +19,17 @@ from app.filings.schemas import (
     FieldProvenanceOut,
     FilingOut,
     FilingSummary,
+    OwnerAnswerOut,
     ResultOut,
 )
 from app.filings.states import APPROVED, REJECTED
 from dictionary.procedures import Procedure
 
 
-def correction_out(correction: CorrectionRequest) -> CorrectionOut:
+def correction_out(
+    correction: CorrectionRequest, delivery: DeliveryOut | None = None
+) -> CorrectionOut:
+    answer = correction.answer
     return CorrectionOut(
         id=correction.id,
         filing_id=correction.filing_id,
@@ -35,9 +42,23 @@ def correction_out(correction: CorrectionRequest) -> CorrectionOut:
         claimed_value=correction.values.get("claimed"),
         note=correction.note,
         status=correction.status,
+        owner_answer=OwnerAnswerOut.model_validate(answer) if answer else None,
+        delivery=delivery,
         created_at=correction.created_at,
         updated_at=correction.updated_at,
     )
+
+
+async def corrections_out(
+    session: AsyncSession, corrections: list[CorrectionRequest]
+) -> list[CorrectionOut]:
+    """Corrections with the state of their request to the owning system."""
+    sent = await deliveries_of(session, kind=CORRECTION, origin_ids=[c.id for c in corrections])
+    return [correction_out(c, _last(sent.get(c.id))) for c in corrections]
+
+
+def _last(deliveries: list[DeliveryOut] | None) -> DeliveryOut | None:
+    return deliveries[-1] if deliveries else None
 
 
 def result_out(result: FilingResult | None) -> ResultOut | None:
@@ -50,6 +71,7 @@ def result_out(result: FilingResult | None) -> ResultOut | None:
         subject_id=result.subject_id,
         record=result.record,
         created_at=result.created_at,
+        confirmed_at=result.confirmed_at,
     )
 
 
@@ -78,6 +100,11 @@ async def filing_out(session: AsyncSession, current: LoadedFiling) -> FilingOut:
     corrections = await corrections_of_filing(session, filing.id)
     result = await result_of_filing(session, filing.id)
     components = await plan(session, procedure, filing)
+    sent = (
+        await deliveries_of(session, kind=RESULT, origin_ids=[result.id])
+        if result is not None
+        else {}
+    )
     decided = filing.status in (APPROVED, REJECTED)
     return FilingOut(
         **dict(summary_out(procedure, filing)),
@@ -93,7 +120,7 @@ async def filing_out(session: AsyncSession, current: LoadedFiling) -> FilingOut:
         },
         locked_fields=sorted(p for p, o in filing.provenance.items() if o.get("verified")),
         typed_fields=sorted(filing.typed_fields),
-        corrections=[correction_out(c) for c in corrections],
+        corrections=await corrections_out(session, corrections),
         decision=DecisionOut(
             decision=filing.status,
             reason=filing.decision_reason,
@@ -102,4 +129,5 @@ async def filing_out(session: AsyncSession, current: LoadedFiling) -> FilingOut:
         if decided
         else None,
         result=result_out(result),
+        deliveries=sent.get(result.id, []) if result is not None else [],
     )

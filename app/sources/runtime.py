@@ -44,8 +44,10 @@ from connectors.base import (
     RetryPolicy,
     SourceRecord,
     Timeouts,
+    WriteResponse,
 )
 from connectors.mapping import CompiledMapping, compile_mapping
+from connectors.mapping.write import CompiledWrite, SourceRequest
 from dictionary import Dictionary
 
 log = logging.getLogger("hub.sources")
@@ -139,6 +141,9 @@ class LiveConnector:
             dictionary_version=mapping.record_version,
             retrieved_at=records[0].retrieved_at if records else started,
         )
+
+    async def write(self, request: SourceRequest) -> WriteResponse:
+        return await self.http.write(request)
 
     def counters(self, record_type: str) -> QualityCounters:
         counters = self.pending.get(record_type)
@@ -355,6 +360,27 @@ class ConnectorRegistry:
                     if row is not None:
                         await self._load_one(session, row)
         self._checked = time.monotonic()
+
+    def writers_for(self, record_type: str) -> list[tuple[LiveConnector, CompiledWrite]]:
+        """The enabled connectors that take ``record_type`` as a write, one per system (the
+        first registered of a system serves it, as for reads)."""
+        found: dict[str, tuple[LiveConnector, CompiledWrite]] = {}
+        for live in sorted(self._by_id.values(), key=lambda c: (c.created_at, c.id)):
+            if not live.enabled or live.system in found:
+                continue
+            for mapping in live.mappings.values():
+                write = mapping.write_for(record_type)
+                if write is not None:
+                    found[live.system] = (live, write)
+                    break
+        return list(found.values())
+
+    def corrector_for(self, record_type: str) -> tuple[LiveConnector, CompiledMapping] | None:
+        """The connector serving ``record_type`` if its mapping takes correction requests."""
+        live = self._serving.get(record_type)
+        if live is None or live.mappings[record_type].correction is None:
+            return None
+        return live, live.mappings[record_type]
 
     def source_for(self, record_type: str) -> LiveConnector:
         live = self._serving.get(record_type)

@@ -26,7 +26,7 @@ from connectors.base.config import (
 from connectors.base.config import Auth as Auth
 from connectors.base.http import MAX_PAGES as MAX_PAGES
 from connectors.base.http import USER_AGENT as USER_AGENT
-from connectors.base.http import Connector, HttpConnector
+from connectors.base.http import Connector, HttpConnector, WriteResponse
 from connectors.base.results import ProbeReport, ProbeStep, SourceRecord
 from connectors.base.stats import ERROR_KINDS as ERROR_KINDS
 from connectors.base.stats import LATENCY_WINDOW as LATENCY_WINDOW
@@ -66,4 +66,5 @@ __all__ = [
     "SourceUnavailable",
     "SubjectNotFound",
     "Timeouts",
+    "WriteResponse",
 ]

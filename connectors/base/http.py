@@ -43,6 +43,7 @@ from connectors.errors import (
     SubjectNotFound,
 )
 from connectors.mapping import CompiledMapping, MappingError, NotFoundSpec, Pagination, _walk
+from connectors.mapping.write import SourceRequest
 
 USER_AGENT = "declare-once-hub/0.1"
 MAX_PAGES = 1_000
@@ -77,6 +78,14 @@ class Connector(Protocol):
 
 
 _Items = list[Any]
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResponse:
+    """What a system answered to a write: its status and JSON body (None if not JSON)."""
+
+    status: int
+    body: Any
 
 
 @dataclass
@@ -226,6 +235,42 @@ class HttpConnector(ProbeMixin):
         await self._paged(dict(listing.params), listing.pagination, read, take)
         return list(subjects)
 
+    async def write(self, request: SourceRequest) -> WriteResponse:
+        """Send one write (a delivery or a correction request) once: no retry here, the
+        hub's outbox decides when to try again. Any HTTP answer is returned, for the caller
+        to read as the system's decision; raises SourceTimeout, SourceUnavailable or
+        BreakerOpen when there is no answer to read."""
+
+        async def attempt() -> WriteResponse:
+            breaker = self.breaker
+            probe = breaker.before_call()
+            self.stats.attempts += 1
+            try:
+                response = await self._send(
+                    request.path,
+                    request.params or None,
+                    method=request.method,
+                    headers=request.headers,
+                    content=orjson.dumps(request.body),
+                )
+            except ConnectorError:
+                breaker.on_failure(probe)
+                raise
+            except BaseException:
+                breaker.release(probe)
+                raise
+            if response.status_code >= 500:
+                breaker.on_failure(probe)
+            else:
+                breaker.on_success(probe)
+            try:
+                body = orjson.loads(response.content) if response.content else None
+            except orjson.JSONDecodeError:
+                body = None
+            return WriteResponse(response.status_code, body)
+
+        return await self._guarded(attempt)
+
     async def aclose(self) -> None:
         await self._client.aclose()
 
@@ -288,21 +333,30 @@ class HttpConnector(ProbeMixin):
     # -- HTTP
 
     async def _get(
-        self, path: str, params: dict[str, Any] | None, headers: dict[str, str] | None = None
+        self,
+        path: str,
+        params: dict[str, Any] | None,
+        headers: dict[str, str] | None = None,
+        *,
+        method: str = "GET",
+        content: bytes | None = None,
     ) -> httpx.Response:
         """``client.get`` without the client: the same URL, headers and timeouts, straight to
         the transport. The client's request building, auth and redirect machinery and cookie
         jar cost more CPU than the transport itself, and a source call needs none of them
         (no redirects are followed, credentials are headers, sources set no cookies)."""
         merged = self._headers
-        if headers:
+        if headers or content is not None:
             merged = httpx.Headers(merged)
-            merged.update(headers)
+            merged.update(headers or {})
+            if content is not None:
+                merged["Content-Type"] = "application/json"
         request = httpx.Request(
-            "GET",
+            method,
             self._base + path,
             params=params,
             headers=merged,
+            content=content,
             extensions=self._extensions,
         )
         response = await self._transport.handle_async_request(request)
@@ -312,15 +366,28 @@ class HttpConnector(ProbeMixin):
             await response.aclose()
         return response
 
-    async def _send(self, path: str, params: dict[str, Any] | None) -> httpx.Response:
+    async def _send(
+        self,
+        path: str,
+        params: dict[str, Any] | None,
+        *,
+        method: str = "GET",
+        headers: dict[str, str] | None = None,
+        content: bytes | None = None,
+    ) -> httpx.Response:
+        extra = dict(headers or {})
         try:
             if self._token is None:
-                return await self._get(path, params)
-            headers, fresh = await self._token.headers()
-            response = await self._get(path, params, headers)
+                return await self._get(path, params, extra, method=method, content=content)
+            token, fresh = await self._token.headers()
+            response = await self._get(
+                path, params, {**extra, **token}, method=method, content=content
+            )
             if response.status_code == 401 and not fresh:
-                headers = await self._token.refresh(headers)
-                response = await self._get(path, params, headers)
+                token = await self._token.refresh(token)
+                response = await self._get(
+                    path, params, {**extra, **token}, method=method, content=content
+                )
             return response
         # Details name the failure, never the path or body: they carry subject IDs, and
         # details end up in the health statistics.

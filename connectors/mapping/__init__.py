@@ -32,6 +32,13 @@ from .transforms import (
     check_date_format,
     date_parser,
 )
+from .write import (
+    CompiledCorrection,
+    CompiledWrite,
+    CorrectionAnswer,
+    NotEncodable,
+    SourceRequest,
+)
 
 __all__ = [
     "DICT_TRANSFORMS",
@@ -41,13 +48,18 @@ __all__ = [
     "PAGINATION_STYLES",
     "SOURCE_TIMEZONE",
     "TOP_LEVEL_KEYS",
+    "CompiledCorrection",
     "CompiledMapping",
+    "CompiledWrite",
+    "CorrectionAnswer",
     "Getter",
     "ListingSpec",
     "MappedRecord",
     "MappingError",
+    "NotEncodable",
     "NotFoundSpec",
     "Pagination",
+    "SourceRequest",
     "Step",
     "_walk",
     "check_date_format",

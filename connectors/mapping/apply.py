@@ -15,6 +15,14 @@ from .envelope import ListingSpec, NotFoundSpec, Pagination
 from .errors import _StepFailed
 from .paths import Getter
 from .transforms import Step
+from .write import (
+    CompiledCorrection,
+    CompiledWrite,
+    Encoder,
+    NotEncodable,
+    read_encoder,
+    read_source_field,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +66,32 @@ class CompiledMapping:
     _template_head: str = field(repr=False, default="")
     _template_tail: str | None = field(repr=False, default=None)
     _subject_params: tuple[str, ...] = field(repr=False, default=())
+    writes: tuple[CompiledWrite, ...] = ()
+    correction: CompiledCorrection | None = None
+    _field_specs: dict[str, Any] = field(repr=False, default_factory=dict)
+
+    def write_for(self, record_type: str) -> CompiledWrite | None:
+        return next((w for w in self.writes if w.record_type == record_type), None)
+
+    def source_field(self, name: str) -> tuple[str, Encoder]:
+        """Where the source keeps record field ``name`` and how a value of it is written in
+        the source's format; NotEncodable when the mapping cannot say."""
+        spec = self._field_specs.get(name)
+        path = read_source_field(spec)
+        if path is None:
+            raise NotEncodable(f"{name} is not read from one source field")
+        return path, read_encoder(spec)
+
+    def decode_field(self, name: str, raw_value: Any) -> Any:
+        """A value in the source's format, read as the mapping reads record field ``name``."""
+        path, _encode = self.source_field(name)
+        raw: dict[str, Any] = {}
+        node = raw
+        parts = path.split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = raw_value
+        return self.apply(raw).data.get(name)
 
     def request_path(self, subject_id: str) -> str:
         """The request path for a subject, the subject URL-quoted (no slash passes through)."""

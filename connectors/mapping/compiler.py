@@ -22,6 +22,7 @@ from .envelope import (
 )
 from .errors import MappingError, _Problems
 from .fields import _FieldCompiler
+from .write import compile_writes
 
 TOP_LEVEL_KEYS = frozenset(
     {
@@ -39,6 +40,8 @@ TOP_LEVEL_KEYS = frozenset(
         "fields",
         "sample",
         "list",
+        "writes",
+        "correction",
     }
 )
 
@@ -129,6 +132,9 @@ def compile_mapping(
                     f"{validator.version} is not mapped",
                 )
 
+    writes, correction = compile_writes(
+        spec, dictionary, validator.record_type if validator else "", problems
+    )
     reference_get, reference_steps = _reference(spec.get("source_reference"), problems)
     updated_get, updated_parse = _updated(spec.get("last_updated"), problems)
 
@@ -157,4 +163,7 @@ def compile_mapping(
         _template_head=head,
         _template_tail=tail if found else None,
         _subject_params=subject_params,
+        writes=writes,
+        correction=correction,
+        _field_specs={str(k): v for k, v in fields_spec.items()},
     )

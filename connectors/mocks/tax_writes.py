@@ -10,6 +10,9 @@ Idempotency key: the body field ``requestId``. The body::
     {"requestId": "...", "kyTinhThue": 2025, "ngayNop": "dd/mm/yyyy",
      "soThuePhaiNop": 12000000, "soThueDaNop": 10000000}
 
+or, for a finalisation a tax office has already decided, the balance it found instead of
+the two amounts: ``"soTienConNo": 2000000`` (0 when nothing is owed).
+
 Amounts are whole dong. The year's obligation becomes ``HOAN_THANH`` (nothing owed) or
 ``CON_NO`` with the balance, filed on ``ngayNop``, and ``GET .../nghia-vu-thue`` says so.
 Answers: 200 ``errorCode`` ``"00"``; ``TCT404`` for an unknown tax code, ``TCT422`` for an
@@ -99,7 +102,11 @@ def finalisation_endpoint(
             raise Refused(404, exc.message) from None
         year = body.get("kyTinhThue")
         filed = day(body, "ngayNop")
-        due, paid = _amount(body, "soThuePhaiNop"), _amount(body, "soThueDaNop")
+        if "soTienConNo" in body:  # the balance a tax office already decided
+            balance, overpaid = _amount(body, "soTienConNo"), 0
+        else:
+            due, paid = _amount(body, "soThuePhaiNop"), _amount(body, "soThueDaNop")
+            balance, overpaid = max(0, due - paid), max(0, paid - due)
         if isinstance(year, bool) or not isinstance(year, int):
             raise Refused(422, "kyTinhThue must be a year")
         if not taxpayer.registration_date.year <= year < now().year:
@@ -110,7 +117,6 @@ def finalisation_endpoint(
             raise Refused(409, f"Mã số thuế {taxpayer.tax_code} đã đóng")
         if (taxpayer.person, year) in register.finalised:
             raise Refused(409, f"Kỳ {year} đã quyết toán; nộp tờ khai bổ sung")
-        balance = max(0, due - paid)
         obligation = TaxObligation(
             tax_code=taxpayer.tax_code, tax_year=year,
             obligation_status="OUTSTANDING" if balance else "FULFILLED",
@@ -121,7 +127,7 @@ def finalisation_endpoint(
             "kyTinhThue": year,
             "trangThai": OBLIGATION_OF[obligation.obligation_status],
             "soTienConNo": balance,
-            "soThueNopThua": max(0, paid - due),
+            "soThueNopThua": overpaid,
             "maHoSo": reference("QT", seed, year, taxpayer.person),
         }
 
