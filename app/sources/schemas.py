@@ -109,7 +109,7 @@ class ConnectorPatch(_In):
 
 
 class ProbeStep(BaseModel):
-    step: str = Field(description="reachability, auth or sample")
+    step: str = Field(description="reachability, auth, sample or write (a dry run)")
     ok: bool
     status: str = Field(description="ok, failed or skipped")
     detail: str

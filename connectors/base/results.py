@@ -30,7 +30,7 @@ class SourceRecord:
 class ProbeStep:
     """One step of a probe, named as the connectors API reports it (``as_dict``)."""
 
-    step: str  # reachability | auth | sample
+    step: str  # reachability | auth | sample | write
     status: Literal["ok", "failed", "skipped"]
     detail: str
     elapsed_ms: float = 0.0

@@ -125,6 +125,9 @@ class CompiledWrite:
     after: str | None  # the system whose delivery of the same record must land first
     request: _RequestPlan
     returns: tuple[tuple[str, Getter], ...] = field(default=())
+    # A valid record of the type, from the dictionary's examples: what the probe's dry run
+    # sends (as the record and as the one it replaces).
+    example: dict[str, Any] | None = None
 
     def returned(self, answer: Any) -> dict[str, Any]:
         """The values the owner assigned, by record field (only those present)."""
@@ -329,11 +332,13 @@ class _WriteCompiler:
                 returns.append((str(field_name), getter))
         if request is None:
             return None
+        examples = validator.record_version.examples.valid
         return CompiledWrite(
             record_type=validator.record_type,
             after=str(after) if after else None,
             request=request,
             returns=tuple(returns),
+            example=dict(examples[0]) if examples else None,
         )
 
     def correction(self, spec: Any) -> CompiledCorrection | None:

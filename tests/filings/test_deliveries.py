@@ -288,3 +288,35 @@ async def test_a_forwarded_correction_is_answered_by_the_owner(
         assert answer["decision"] == "rejected"
         assert "đo đạc lại" in answer["reason"]
         assert now_held == area
+
+
+async def test_the_probe_dry_runs_each_write_the_source_offers(
+    sources: Any, client: httpx.AsyncClient, make_api_client: Any
+) -> None:
+    integrator = await make_api_client("integrator")
+    listed = await client.get("/v1/connectors", headers=integrator.headers)
+    writes_by_system = {
+        c["system"]: sorted(
+            (s["record_type"], s["status"]) for s in c["probe"]["steps"] if s["step"] == "write"
+        )
+        for c in listed.json()
+    }
+    assert writes_by_system == {
+        "civil_status": [
+            ("BirthRegistration", "ok"),
+            ("DeathRegistration", "ok"),
+            ("MarriageRegistration", "ok"),
+        ],
+        "land": [("LandUseRightCertificate", "ok")],
+        "population": [
+            ("BirthRegistration", "ok"),
+            ("DeathRegistration", "ok"),
+            ("MarriageRegistration", "ok"),
+            ("Residence", "ok"),
+        ],
+        "tax": [("TaxObligationStatus", "ok")],
+    }
+    # A dry run applies nothing.
+    for system in ("land", "civil-status", "population", "tax"):
+        applied = [c["applied"] for c in sources.stats(system)["writes"].values()]
+        assert sum(applied) == 0, system
