@@ -198,8 +198,9 @@ class Outbox:
         live = self._hub.connectors.get(row.connector_id)
         try:
             outcome = await self._attempt(row, live, before)
-        except Exception:  # a bug must not stop the sender; the lease makes it due again
-            log.exception("delivery %s: unexpected failure", row.id)
+        except Exception as exc:  # a bug must not stop the sender; retried with backoff
+            # The type only: a message or traceback could quote the record's values.
+            log.error("delivery %s: unexpected %s", row.id, type(exc).__name__)
             outcome = _Outcome(PENDING, error_code="internal_error")
         if outcome.status == PENDING and row.attempts >= self._settings.delivery_max_attempts:
             outcome = _Outcome(

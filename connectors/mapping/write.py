@@ -413,7 +413,7 @@ class _WriteCompiler:
                 if compiled is not None:
                     fields.append(compiled)
         answer = spec.get("answer") or {}
-        reason_at = answer.get("reason_at", ()) if isinstance(answer, Mapping) else ()
+        reason_at = answer.get("reason_at", []) if isinstance(answer, Mapping) else []
         if isinstance(reason_at, str):
             reason_at = [reason_at]
         if not isinstance(reason_at, list) or not all(isinstance(p, str) for p in reason_at):
