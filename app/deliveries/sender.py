@@ -132,6 +132,7 @@ class Outbox:
         """Claim one batch of due deliveries and send them; the number claimed."""
         claimed, before = await self._claim()
         if claimed:
+            await self._hub.connectors.refresh_if_stale()
             await asyncio.gather(*(self._deliver(row, before) for row in claimed))
         return len(claimed)
 
@@ -195,7 +196,7 @@ class Outbox:
     # -- one delivery
 
     async def _deliver(self, row: Delivery, before: dict[str, dict[str, Any]]) -> None:
-        live = self._hub.connectors.get(row.connector_id)
+        live = self._connector(row)
         try:
             outcome = await self._attempt(row, live, before)
         except Exception as exc:  # a bug must not stop the sender; retried with backoff
@@ -212,6 +213,21 @@ class Outbox:
             # The audit log or the database refused: leave the lease to run out; the next
             # attempt repeats the send under the same key, which the owner applies once.
             log.warning("delivery %s: outcome not recorded (%s)", row.id, type(exc).__name__)
+
+    def _connector(self, row: Delivery) -> LiveConnector | None:
+        """The connector the delivery was staged for or, if it was removed or disabled since,
+        another enabled one of the same system that takes the record."""
+        connectors = self._hub.connectors
+        live = connectors.get(row.connector_id)
+        if live is not None and live.enabled:
+            return live
+        if row.origin_kind == CORRECTION:
+            found = connectors.corrector_for(row.record_type)
+            return found[0] if found is not None and found[0].system == row.system else None
+        return next(
+            (c for c, _w in connectors.writers_for(row.record_type) if c.system == row.system),
+            None,
+        )
 
     async def _attempt(
         self, row: Delivery, live: LiveConnector | None, before: dict[str, dict[str, Any]]
