@@ -11,7 +11,14 @@ import sys
 import time
 from pathlib import Path
 
-ORDER = ["validate.py", "pull.py", "prefill.py", "audit.py", "audit_verify.py"]
+ORDER = [
+    "validate.py",
+    "pull.py",
+    "prefill.py",
+    "prefill_share.py",
+    "audit.py",
+    "audit_verify.py",
+]
 
 
 def main() -> int:

@@ -134,31 +134,80 @@ class StateComponent(_Component):
 
 
 class DerivationCondition(_Frozen):
-    """The derivation holds when the value at ``field`` (``component.field`` or
-    ``applicant.sex``) is one of ``equals``."""
+    """A test of the value at ``field`` (``component.field``, or ``applicant.sex``): it is one
+    of ``equals``; it is the same as the value at ``equals_field``; or, a date, it is no later
+    than the date at ``not_after``. A value the dossier does not hold yet fails every test."""
 
     field: str = Field(pattern=DOSSIER_POINTER)
-    equals: tuple[Scalar, ...] = Field(min_length=1)
+    equals: tuple[Scalar, ...] = ()
+    equals_field: str | None = Field(default=None, pattern=DOSSIER_POINTER)
+    not_after: str | None = Field(default=None, pattern=DOSSIER_POINTER)
 
     @model_validator(mode="before")
     @classmethod
     def _one_value(cls, data: Any) -> Any:
-        if isinstance(data, dict) and not isinstance(data.get("equals"), list | tuple):
+        if (
+            isinstance(data, dict)
+            and "equals" in data
+            and not isinstance(data.get("equals"), list | tuple)
+        ):
             return {**data, "equals": [data.get("equals")]}
         return data
+
+    @model_validator(mode="after")
+    def _one_test(self) -> DerivationCondition:
+        tests = [bool(self.equals), self.equals_field is not None, self.not_after is not None]
+        if sum(tests) != 1:
+            raise ValueError("a condition has exactly one of equals, equals_field, not_after")
+        return self
+
+    @property
+    def reads(self) -> tuple[str, ...]:
+        """The pointers the condition reads."""
+        other = self.equals_field or self.not_after
+        return (self.field, other) if other is not None else (self.field,)
 
 
 class Derivation(_Frozen):
     """A field's value taken from ``source`` (another component's field, or
-    ``applicant.citizen_id``), when ``when`` holds (always, without it)."""
+    ``applicant.citizen_id``), or the constant ``value`` that conditions on state data
+    establish (a relationship a register records), when every condition of ``when`` holds
+    (always, without it)."""
 
-    source: str = Field(pattern=DOSSIER_POINTER)
-    when: DerivationCondition | None = None
+    source: str | None = Field(default=None, pattern=DOSSIER_POINTER)
+    value: Scalar | None = None
+    when: DerivationCondition | tuple[DerivationCondition, ...] | None = None
 
     @model_validator(mode="before")
     @classmethod
     def _short_form(cls, data: Any) -> Any:
         return {"source": data} if isinstance(data, str) else data
+
+    @model_validator(mode="after")
+    def _source_or_value(self) -> Derivation:
+        if (self.source is None) == (self.value is None):
+            raise ValueError("a derivation has either a source or a value")
+        if self.value is not None and not self.conditions:
+            raise ValueError("a constant value is derived only under a condition")
+        return self
+
+    @property
+    def conditions(self) -> tuple[DerivationCondition, ...]:
+        if self.when is None:
+            return ()
+        return self.when if isinstance(self.when, tuple) else (self.when,)
+
+    @property
+    def evidence(self) -> str:
+        """Where the value comes from: the source, or for a constant the field of the first
+        condition (the record that establishes it)."""
+        return self.source if self.source is not None else self.conditions[0].field
+
+    @property
+    def reads(self) -> tuple[str, ...]:
+        """Every pointer the derivation reads: its source and its conditions'."""
+        own = (self.source,) if self.source is not None else ()
+        return own + tuple(r for c in self.conditions for r in c.reads)
 
 
 class ApplicantField(_Frozen):
@@ -259,8 +308,8 @@ class Procedure(_Frozen):
         while todo:
             item = derived.get(todo.pop())
             for derivation in item.derived_from if item is not None else ():
-                for read in (derivation.source, derivation.when.field if derivation.when else None):
-                    if read is not None and not read.startswith("applicant.") and read not in seen:
+                for read in derivation.reads:
+                    if not read.startswith("applicant.") and read not in seen:
                         seen.add(read)
                         todo.append(read)
         return seen
@@ -527,6 +576,27 @@ def procedure_problems(procedure: Procedure, dictionary: Dictionary) -> list[tup
                 problems.extend(("compile_error", m) for m in exc.problems)
                 continue
             problems.extend(reference_problems(version, dictionary.elements, dictionary.codelists))
+    if not problems:
+        problems.extend(_derived_value_problems(compile_procedure(procedure, dictionary)))
+    return problems
+
+
+def _derived_value_problems(validator: DossierValidator) -> list[tuple[str, str]]:
+    """A constant a derivation gives is a value its field's element accepts."""
+    problems: list[tuple[str, str]] = []
+    for ref, item in validator.procedure.derived_fields.items():
+        component_id, name = ref.split(".", 1)
+        for derivation in item.derived_from:
+            if derivation.value is None:
+                continue
+            values = {name: derivation.value}
+            for issue in validator.validate_component(component_id, values, partial=True):
+                problems.append(
+                    (
+                        "invalid_derived_value",
+                        f"field {ref} is derived as {derivation.value!r}: {issue.message}",
+                    )
+                )
     return problems
 
 
@@ -538,9 +608,14 @@ def _derivation_problems(
     problems: list[tuple[str, str]] = []
     for ref, item in procedure.derived_fields.items():
         reads: list[tuple[str, tuple[str, ...]]] = [
-            (d.source, ("citizen_id",)) for d in item.derived_from
+            (d.source, ("citizen_id",)) for d in item.derived_from if d.source is not None
         ]
-        reads += [(d.when.field, APPLICANT_ATTRIBUTES) for d in item.derived_from if d.when]
+        reads += [
+            (read, APPLICANT_ATTRIBUTES)
+            for d in item.derived_from
+            for c in d.conditions
+            for read in c.reads
+        ]
         for read, of_applicant in reads:
             owner, _, name = read.partition(".")
             known: Collection[str] = (

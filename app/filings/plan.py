@@ -45,7 +45,7 @@ async def plan(session: AsyncSession, procedure: Procedure, filing: Filing) -> l
                     derived_fields=[
                         {
                             **f.model_dump(exclude={"derived_from"}),
-                            "derived_from": derived[p].source,
+                            "derived_from": derived[p].evidence,
                         }
                         for p, f in by_pointer.items()
                         if p in derived

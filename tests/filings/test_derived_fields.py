@@ -3,6 +3,7 @@ asked for again. It follows its source, says where it came from, and a PATCH can
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from tests.helpers.filings import Portal, assert_provenance, plan_of
@@ -91,11 +92,8 @@ async def test_the_new_address_is_the_receiving_households(portal: Portal, sourc
     partner = str(dataset.citizen_id(dataset.person_by_id(head).spouse))
     procedure = await portal.procedure("permanent-residence-registration")
     opened = await portal.open(procedure["code"], partner)
-    assert _to_type(opened, "residence_declaration") == [
-        "household_head_citizen_id",
-        "relationship_to_head",
-        "reason",
-    ]
+    # The relationship waits for the birth and marriage registrations that may prove it.
+    assert _to_type(opened, "residence_declaration") == ["household_head_citizen_id", "reason"]
     await portal.fill(opened["id"], {"residence_declaration": {"household_head_citizen_id": head}})
     prefilled = await portal.prefill(opened["id"])
     household = prefilled["dossier"]["receiving_household"]
@@ -106,7 +104,10 @@ async def test_the_new_address_is_the_receiving_households(portal: Portal, sourc
     assert origin["derived_from"] == "receiving_household.address_line"
     assert origin["source_system"] == "population"
     assert "/residence_declaration/address_line" in prefilled["locked_fields"]
-    assert_provenance(procedure, prefilled)
+    assert origin == {
+        **prefilled["provenance"]["/receiving_household/address_line"],
+        "derived_from": "receiving_household.address_line",
+    }
 
     moved = await portal.patch(
         opened["id"], {"residence_declaration": {"address_line": "18 Hoàng Diệu, Ba Đình"}}
@@ -144,3 +145,164 @@ async def test_a_certificate_number_typed_to_pick_the_parcel_is_the_pulls_once_v
     copied = missed["provenance"]["/transfer_declaration/certificate_number"]
     assert copied["source_system"] == "applicant"  # a typed value: not from the state
     assert missed["declare_once"]["fields_derived"] == 1
+
+
+def _couple(dataset: Any) -> tuple[str, str, Any]:
+    """The first demo citizen (a man), his wife, and the day their marriage was registered."""
+    husband = dataset.demo_citizens(1)[0]
+    person = dataset.person_by_id(husband)
+    married_on = dataset.marriages_of(person.index)[0].registration_date
+    return husband, str(dataset.citizen_id(person.spouse)), married_on
+
+
+async def test_the_mothers_husband_is_the_father_of_a_child_born_in_the_marriage(
+    portal: Portal, sources: Any
+) -> None:
+    husband, mother, married_on = _couple(sources.dataset)
+    procedure = await portal.procedure("birth-registration")
+    opened = await portal.open(procedure["code"], mother)
+    await portal.fill(
+        opened["id"],
+        {
+            "birth_declaration": {
+                "declarant_relationship": "Mẹ",
+                "child_date_of_birth": married_on.isoformat(),  # on the day counts
+            }
+        },
+    )
+    prefilled = await portal.prefill(opened["id"])
+    assert prefilled["dossier"]["mother_identity"]["marital_status"] == "MARRIED"
+    assert prefilled["dossier"]["birth_declaration"]["father_citizen_id"] == husband
+    assert prefilled["dossier"]["father_identity"]["citizen_id"] == husband
+    origin = prefilled["provenance"]["/birth_declaration/father_citizen_id"]
+    assert origin["derived_from"] == "parents_marriage.husband_citizen_id"
+    assert origin["source_system"] == "civil_status"
+    assert "father_citizen_id" not in _to_type(prefilled, "birth_declaration")
+    assert_provenance(procedure, prefilled)
+    refused = await portal.patch(opened["id"], {"birth_declaration": {"father_citizen_id": OTHER}})
+    assert refused.status_code == 409
+    assert refused.json()["code"] == "field_derived"
+
+
+async def test_a_child_born_before_the_marriage_is_not_presumed_the_husbands(
+    portal: Portal, sources: Any
+) -> None:
+    husband, mother, married_on = _couple(sources.dataset)
+    opened = await portal.open("birth-registration", mother)
+    before = (married_on - timedelta(days=1)).isoformat()
+    await portal.fill(
+        opened["id"],
+        {"birth_declaration": {"declarant_relationship": "Mẹ", "child_date_of_birth": before}},
+    )
+    prefilled = await portal.prefill(opened["id"])
+    assert "father_citizen_id" not in prefilled["dossier"]["birth_declaration"]
+    assert "father_citizen_id" in _to_type(prefilled, "birth_declaration")
+    assert plan_of(prefilled)["father_identity"]["error"]["code"] == "subject_unknown"
+    # The declarant may name the father (one who acknowledges the child, Art. 88(1)).
+    typed = await portal.fill(opened["id"], {"birth_declaration": {"father_citizen_id": husband}})
+    assert "/birth_declaration/father_citizen_id" in typed["typed_fields"]
+
+
+async def test_without_the_childs_date_of_birth_the_husband_is_not_presumed_the_father(
+    portal: Portal, sources: Any
+) -> None:
+    husband, mother, _ = _couple(sources.dataset)
+    opened = await portal.open("birth-registration", mother)
+    filled = await portal.fill(
+        opened["id"], {"birth_declaration": {"declarant_relationship": "Mẹ"}}
+    )
+    # Held for the marriage record while it is not pulled: no one types it meanwhile.
+    assert "father_citizen_id" in _derived(filled, "birth_declaration")
+    assert "/birth_declaration/father_citizen_id" not in filled["provenance"]
+    refused = await portal.patch(opened["id"], {"birth_declaration": {"father_citizen_id": MAN}})
+    assert refused.status_code == 409
+    assert refused.json()["code"] == "field_derived"
+    # Pulled, the marriage says nothing about a child whose date of birth is not known.
+    prefilled = await portal.prefill(opened["id"])
+    assert prefilled["dossier"]["parents_marriage"]["husband_citizen_id"] == husband
+    assert "father_citizen_id" not in prefilled["dossier"]["birth_declaration"]
+    assert "father_citizen_id" in _to_type(prefilled, "birth_declaration")
+    # Given the date, the presumption holds (the father's record waits for the next prefill).
+    born = await portal.fill(
+        opened["id"], {"birth_declaration": {"child_date_of_birth": "2026-11-20"}}
+    )
+    assert born["dossier"]["birth_declaration"]["father_citizen_id"] == husband
+    again = await portal.prefill(opened["id"])
+    assert again["dossier"]["father_identity"]["citizen_id"] == husband
+
+
+async def test_a_spouse_who_registers_a_death_is_not_asked_the_relationship(
+    portal: Portal, sources: Any
+) -> None:
+    dataset = sources.dataset
+    widower = dataset.demo_citizens(2)[1]  # a man (fourth digit of his ID)
+    late_wife = str(dataset.citizen_id(dataset.person_by_id(widower).spouse))
+    procedure = await portal.procedure("death-registration")
+    opened = await portal.open(procedure["code"], widower)
+    assert "declarant_relationship" not in _to_type(opened, "death_declaration")
+    await portal.fill(opened["id"], {"death_declaration": {"deceased_citizen_id": late_wife}})
+    prefilled = await portal.prefill(opened["id"])
+    assert prefilled["dossier"]["death_declaration"]["declarant_relationship"] == "Chồng"
+    origin = prefilled["provenance"]["/death_declaration/declarant_relationship"]
+    assert origin["derived_from"] == "declarant_marriage.wife_citizen_id"
+    assert origin["source_system"] == "civil_status"
+    assert origin == {
+        **prefilled["provenance"]["/declarant_marriage/wife_citizen_id"],
+        "derived_from": "declarant_marriage.wife_citizen_id",
+    }
+    assert prefilled["declare_once"]["fields_typed"] == 1  # the deceased's ID
+    refused = await portal.patch(
+        opened["id"], {"death_declaration": {"declarant_relationship": "Con"}}
+    )
+    assert refused.status_code == 409
+    assert refused.json()["code"] == "field_derived"
+
+
+async def test_a_declarant_who_is_not_the_spouse_gives_the_relationship(
+    portal: Portal, sources: Any
+) -> None:
+    dataset = sources.dataset
+    son = dataset.demo_citizens(1)[0]
+    father = str(dataset.citizen_id(dataset.person_by_id(son).father))
+    opened = await portal.open("death-registration", son)
+    await portal.fill(opened["id"], {"death_declaration": {"deceased_citizen_id": father}})
+    prefilled = await portal.prefill(opened["id"])
+    assert "declarant_relationship" not in prefilled["dossier"]["death_declaration"]
+    assert "declarant_relationship" in _to_type(prefilled, "death_declaration")
+    typed = await portal.fill(
+        opened["id"], {"death_declaration": {"declarant_relationship": "Con"}}
+    )
+    assert "/death_declaration/declarant_relationship" in typed["typed_fields"]
+
+
+async def test_the_relationship_to_the_head_is_the_one_the_registers_prove(
+    portal: Portal, sources: Any
+) -> None:
+    dataset = sources.dataset
+    head, wife, _ = _couple(dataset)
+    opened = await portal.open("permanent-residence-registration", wife)
+    await portal.fill(opened["id"], {"residence_declaration": {"household_head_citizen_id": head}})
+    prefilled = await portal.prefill(opened["id"])
+    assert prefilled["dossier"]["residence_declaration"]["relationship_to_head"] == "SPOUSE"
+    origin = prefilled["provenance"]["/residence_declaration/relationship_to_head"]
+    assert origin["derived_from"] == "marriage_proof.husband_citizen_id"
+    assert origin["source_system"] == "civil_status"
+    assert prefilled["dossier"]["marriage_proof"]["husband_citizen_id"] == head
+
+    # Moving in with a parent: the registrant's birth registration names the head.
+    father = str(dataset.citizen_id(dataset.person_by_id(head).father))
+    child = await portal.open("permanent-residence-registration", head)
+    await portal.fill(child["id"], {"residence_declaration": {"household_head_citizen_id": father}})
+    proved = await portal.prefill(child["id"])
+    assert proved["dossier"]["residence_declaration"]["relationship_to_head"] == "CHILD"
+    origin = proved["provenance"]["/residence_declaration/relationship_to_head"]
+    assert origin["derived_from"] == "relationship_proof.father_citizen_id"
+
+    # Anyone else: the applicant says how they are related.
+    stranger = await portal.open("permanent-residence-registration", wife)
+    await portal.fill(
+        stranger["id"], {"residence_declaration": {"household_head_citizen_id": father}}
+    )
+    asked = await portal.prefill(stranger["id"])
+    assert "relationship_to_head" not in asked["dossier"]["residence_declaration"]
+    assert "relationship_to_head" in _to_type(asked, "residence_declaration")
