@@ -557,8 +557,8 @@ def procedure_problems(procedure: Procedure, dictionary: Dictionary) -> list[tup
                     f"result.replaces names field {name!r} that {target.name} does not have",
                 )
             )
-        for section, refs in (("", result.from_dossier), (".replaces", result.replaces)):
-            for name, ref in refs.items():
+        for section, dossier_refs in (("", result.from_dossier), (".replaces", result.replaces)):
+            for name, ref in dossier_refs.items():
                 other, _, field_name = ref.partition(".")
                 if field_name not in fields_of.get(other, set()):
                     problems.append(
