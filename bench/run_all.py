@@ -16,6 +16,7 @@ ORDER = [
     "pull.py",
     "prefill.py",
     "prefill_share.py",
+    "deliveries.py",
     "audit.py",
     "audit_verify.py",
 ]
