@@ -59,7 +59,9 @@ def test_the_shipped_derivations_lint_clean() -> None:
     assert derived["permanent-residence-registration"] == [
         "residence_declaration.address_line",
         "residence_declaration.province_code",
+        "residence_declaration.relationship_to_head",
     ]
+    assert derived["death-registration"] == ["death_declaration.declarant_relationship"]
     assert derived["marriage-registration"] == [
         "marriage_declaration.husband_citizen_id",
         "marriage_declaration.wife_citizen_id",

@@ -144,7 +144,7 @@ async def test_a_registered_birth_reaches_civil_status_then_the_population_datab
     assert person["me"]["soDinhDanh"] == people.woman
     # ...and in the household of the mother.
     household_id = person["soHoKhau"]
-    household = mock_get(sources, "population", f"/api/v2/ho-gia-dinh/{household_id}").json()
+    household = mock_get(sources, "population", f"/api/v2/ho-khau/{household_id}").json()
     assert child in [m["soDinhDanh"] for m in household["duLieu"]["thanhVien"]]
 
 

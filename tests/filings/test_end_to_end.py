@@ -70,12 +70,17 @@ def scenarios(p: People) -> dict[str, Scenario]:
         "birth-registration": Scenario(
             "birth-registration",
             p.woman,
-            # The mother declares: her ID is the applicant's, the father's her husband's.
-            before={"birth_declaration": {"declarant_relationship": "Mẹ"}},
+            # The mother declares: her ID is the applicant's, the father's her husband's (she
+            # was married on the child's date of birth, which the presumption compares).
+            before={
+                "birth_declaration": {
+                    "declarant_relationship": "Mẹ",
+                    "child_date_of_birth": "2026-11-20",
+                }
+            },
             after={
                 "birth_declaration": {
                     "child_full_name": "Huỳnh Minh An",
-                    "child_date_of_birth": "2026-11-20",
                     "child_sex": "M",
                     "child_place_of_birth_province": "01",
                 },

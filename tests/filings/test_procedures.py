@@ -65,7 +65,8 @@ def test_lint_names_every_dangling_reference_of_a_procedure(tmp_path: Path) -> N
     text = text.replace("record_type: Residence", "record_type: Residense")
     text = text.replace("element: civil.declarant_relationship", "element: civil.nope")
     text = text.replace(
-        "fields: [citizen_id, full_name, date_of_birth, nationality]\n    basis: {kind: legal, "
+        "fields: [citizen_id, full_name, date_of_birth, nationality, marital_status]\n"
+        "    basis: {kind: legal, "
         'citation: "Law on Civil Status 2014, Art. 16; Decree 278/2025/ND-CP"}\n  - id: father',
         "fields: [citizen_id, shoe_size]\n    basis: {kind: legal, "
         'citation: "Law on Civil Status 2014, Art. 16; Decree 278/2025/ND-CP"}\n  - id: father',

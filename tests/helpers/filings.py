@@ -165,7 +165,7 @@ def assert_provenance(procedure: dict[str, Any], filing: dict[str, Any]) -> int:
                 continue
             origin = filing["provenance"][path]
             if origin.get("derived_from"):
-                checked += _check_derived(filing, path, origin)
+                checked += _check_derived(filing, path, origin, _constants(component, name))
                 continue
             assert component["kind"] == "state", path
             assert name in component["fields"], f"{path} is not a field the procedure needs"
@@ -189,8 +189,18 @@ def assert_provenance(procedure: dict[str, Any], filing: dict[str, Any]) -> int:
     return checked
 
 
-def _check_derived(filing: dict[str, Any], path: str, origin: dict[str, Any]) -> int:
-    """A derived value is its source's: 1 when that is state data (it counts as pre-filled)."""
+def _constants(component: dict[str, Any], name: str) -> list[Any]:
+    """The constants a field may be derived as (a relationship a record establishes)."""
+    fields = [f for f in component["fields"] if isinstance(f, dict) and f["name"] == name]
+    derivations = fields[0].get("derived_from") or [] if fields else []
+    return [d["value"] for d in derivations if d.get("value") is not None]
+
+
+def _check_derived(
+    filing: dict[str, Any], path: str, origin: dict[str, Any], constants: list[Any]
+) -> int:
+    """A derived value is its source's, or a constant the record it names establishes: 1 when
+    that is state data (it counts as pre-filled)."""
     owner, name = origin["derived_from"].split(".")
     if owner == "applicant":
         assert name == "citizen_id"
@@ -199,7 +209,11 @@ def _check_derived(filing: dict[str, Any], path: str, origin: dict[str, Any]) ->
         return 0
     source = f"/{owner}/{name}"
     component_id, field_name = path.strip("/").split("/")
-    assert filing["dossier"][component_id][field_name] == filing["dossier"][owner][name], path
+    value = filing["dossier"][component_id][field_name]
+    if value in constants:
+        assert filing["dossier"][owner][name] is not None, path
+    else:
+        assert value == filing["dossier"][owner][name], path
     pulled = filing["provenance"].get(source)
     if pulled is None:
         assert origin["source_system"] == "applicant", path
