@@ -111,6 +111,19 @@ class Outbox:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+        # Hand back what this instance claimed and will not settle, so another instance (or
+        # this one after a restart) sends it without waiting for the lease to run out.
+        with contextlib.suppress(Exception):
+            async with self._hub.sessionmaker.begin() as session:
+                await session.execute(
+                    update(Delivery)
+                    .where(
+                        Delivery.status == SENDING,
+                        Delivery.lease_owner.startswith(self.instance + ":"),
+                    )
+                    .values(status=PENDING, lease_owner=None, lease_until=None)
+                    .execution_options(synchronize_session=False)
+                )
 
     async def _run(self) -> None:
         poll = self._settings.delivery_poll_seconds
@@ -166,23 +179,23 @@ class Outbox:
         if not self._sqlite:
             due = due.with_for_update(skip_locked=True, of=candidate)
         async with self._hub.sessionmaker.begin() as session:
-            result = await session.execute(
-                update(Delivery)
-                .where(Delivery.id.in_(due.scalar_subquery()))
-                .values(
-                    status=SENDING,
-                    lease_owner=token,
-                    lease_until=now + timedelta(seconds=settings.delivery_lease_seconds),
-                    attempts=Delivery.attempts + 1,
-                    updated_at=now,
-                )
-                .execution_options(synchronize_session=False)
-            )
-            if not getattr(result, "rowcount", 0):
-                return [], {}
             rows = list(
-                await session.scalars(select(Delivery).where(Delivery.lease_owner == token))
+                await session.scalars(
+                    update(Delivery)
+                    .where(Delivery.id.in_(due.scalar_subquery()))
+                    .values(
+                        status=SENDING,
+                        lease_owner=token,
+                        lease_until=now + timedelta(seconds=settings.delivery_lease_seconds),
+                        attempts=Delivery.attempts + 1,
+                        updated_at=now,
+                    )
+                    .returning(Delivery)
+                    .execution_options(synchronize_session=False)
+                )
             )
+            if not rows:
+                return [], {}
             after_ids = [r.after_id for r in rows if r.after_id]
             before: dict[str, dict[str, Any]] = {}
             if after_ids:
@@ -241,7 +254,11 @@ class Outbox:
         except LookupError:
             return _Outcome(PENDING, error_code="no_source")
         try:
-            answer = await live.write(request)
+            # Settle within the lease: past it, another instance would send it again.
+            async with asyncio.timeout(self._settings.delivery_lease_seconds * 0.8):
+                answer = await live.write(request)
+        except TimeoutError:
+            return _Outcome(PENDING, error_code="source_timeout")
         except connector_errors.BreakerOpen:
             return _Outcome(PENDING, error_code="breaker_open")
         except connector_errors.SourceTimeout:
