@@ -17,11 +17,36 @@ GET /hotich/v1/khai-tu/{soDinhDanh}               the death registration of a pe
 GET /hotich/v1/xac-nhan-hon-nhan/{soDinhDanh}     the person's marital-status certificate
 POST /hotich/v1/khai-sinh, /ket-hon, /khai-tu     register one (civil_status_writes.py)
 POST /hotich/v1/yeu-cau-dinh-chinh                decide a correction (civil_status_writes.py)
+GET /hotich/v1/bien-dong?sauSoThuTu=&soLuong=     the change feed (connectors/mocks/feeds.py)
 ================================================  ========================================
 
 Registrations accepted by the POST endpoints are served by the GET endpoints too, and at the
 end of their lists (a registered death after the last generated one); so are accepted
 corrections of a birth registration.
+
+The change feed: ``GET /hotich/v1/bien-dong?sauSoThuTu=<n>&soLuong=<k>`` (k 1..1000, default
+100) answers the changes after sequence n, oldest first::
+
+    {"trangThai": "THANH_CONG", "soThuTuMoiNhat": <last sequence held>,
+     "ketQua": [{"soThuTu": 3, "thaoTac": "THEM_MOI" | "CAP_NHAT" | "HUY_BO",
+                 "loaiHoSo": "KHAI_SINH" | "KET_HON" | "KHAI_TU" | "XAC_NHAN_HON_NHAN",
+                 "soDinhDanh": "<citizen ID>", "maHoSo": "KS-... | KH-... | KT-... | XN-...",
+                 "phienBan": 1, "thoiDiemGhiNhan": "yyyy-mm-ddTHH:MM:SS",
+                 "ngayCoHieuLuc": "dd/mm/yyyy", "danhSachTruong": [...] (CAP_NHAT only)}]}
+
+What each write puts in it: a birth, ``THEM_MOI`` ``KHAI_SINH`` of the child (effective the
+registration date); a marriage, ``THEM_MOI`` ``KET_HON`` for each spouse (one record, read by
+either) and ``CAP_NHAT`` ``tinhTrangHonNhan`` of a spouse's marital-status certificate; a death,
+``THEM_MOI`` ``KHAI_TU`` (effective the date of death), ``HUY_BO`` of the person's marital-status
+certificate (no longer served) and ``CAP_NHAT`` of the widowed spouse's; an accepted correction,
+``CAP_NHAT`` ``KHAI_SINH`` with the field.
+
+``POST /__changes`` (no auth) injects: a death, ``{"kind": "death", "subject": "<citizen ID>",
+"operation": "insert", "fields": {"ngayChet": "dd/mm/yyyy", "ngayDangKy"?: "dd/mm/yyyy"
+(default today), "noiDangKy"?: {"maTinh"} (default the province of birth)}}``, registered as
+``POST /khai-tu`` registers one (so the register holds a death the population database has not
+heard of); a birth registration's ``nguoiDuocKhaiSinh.hoTen`` or ``nguoiDuocKhaiSinh.ngaySinh``,
+``{"kind": "birth", "operation": "update", "fields": {...}}``.
 """
 
 from __future__ import annotations
@@ -30,15 +55,24 @@ from datetime import timedelta
 from typing import Any
 
 from connectors.mocks.civil_status_writes import (
+    BIRTH_RULES,
     CivilRegister,
     civil_correction_endpoint,
     civil_endpoints,
 )
 from connectors.mocks.corrections import CorrectionBook
 from connectors.mocks.dataset import Dataset, Marriage, Person
+from connectors.mocks.feeds import (
+    ChangeControl,
+    ChangeFeed,
+    FeedStyle,
+    Injection,
+    in_format,
+    unsupported,
+)
 from connectors.mocks.formats import dmy, reference
 from connectors.mocks.server import Call, NotFound, Reply, Route, SystemSpec
-from connectors.mocks.writes import WriteState
+from connectors.mocks.writes import WriteState, now
 
 TIMESTAMP = "%Y-%m-%dT%H:%M:%S"
 SEX = {"M": "Nam", "F": "Nữ"}
@@ -59,12 +93,29 @@ def _ok(data: Any, **extra: Any) -> Reply:
     return Reply(200, {"trangThai": "THANH_CONG", "ketQua": data, **extra})
 
 
+FEED = FeedStyle(
+    path="/hotich/v1/bien-dong",
+    after_param="sauSoThuTu",
+    size_param="soLuong",
+    keys={"sequence": "soThuTu", "operation": "thaoTac", "kind": "loaiHoSo",
+          "subject": "soDinhDanh", "reference": "maHoSo", "version": "phienBan",
+          "registered_at": "thoiDiemGhiNhan", "effective_on": "ngayCoHieuLuc",
+          "fields": "danhSachTruong"},
+    operations={"insert": "THEM_MOI", "update": "CAP_NHAT", "delete": "HUY_BO"},
+    kinds={"birth": "KHAI_SINH", "marriage": "KET_HON", "death": "KHAI_TU",
+           "marital-status": "XAC_NHAN_HON_NHAN"},
+    timestamp=TIMESTAMP,
+    answer=lambda page, last: _ok(page, soThuTuMoiNhat=last),
+)  # fmt: skip
+
+
 def build_spec(dataset: Dataset) -> SystemSpec:
     provinces = dataset.provinces
     seed = dataset.seed
-    register = CivilRegister(dataset)
+    feed = ChangeFeed(FEED)
+    register = CivilRegister(dataset, feed=feed)
     book = CorrectionBook()
-    writes = WriteState(overlays=[register.clear, book.clear])
+    writes = WriteState(overlays=[register.clear, book.clear, feed.clear])
 
     def party(index: int, with_birth_date: bool = True) -> dict[str, Any]:
         body = {"soDinhDanh": dataset.citizen_id(index), "hoTen": dataset.civil_name(index)}
@@ -222,10 +273,37 @@ def build_spec(dataset: Dataset) -> SystemSpec:
     def created(body: dict[str, Any]) -> Reply:
         return Reply(201, {"trangThai": "THANH_CONG", "ketQua": body})
 
-    writers = (
-        *civil_endpoints(register, party, marriage_body, created),
-        civil_correction_endpoint(register, book, current_birth, created),
-    )
+    endpoints = civil_endpoints(register, party, marriage_body, created)
+    register_death = endpoints[2]
+    writers = (*endpoints, civil_correction_endpoint(register, book, current_birth, created))
+
+    def inject(change: Injection) -> None:
+        """Apply one change of ``POST /__changes`` (see the module docstring)."""
+        values = change.fields
+        if change.kind == "death" and change.operation == "insert":
+            person = find(change.subject)
+            if set(values) - {"ngayChet", "ngayDangKy", "noiDangKy"} or "ngayChet" not in values:
+                raise unsupported(change)
+            place = {"maTinh": provinces.current(person.birth_province)}
+            body = {"nguoiChet": {"soDinhDanh": change.subject}, "ngayChet": values["ngayChet"],
+                    "ngayDangKy": values.get("ngayDangKy", dmy(now().date())),
+                    "noiDangKy": values.get("noiDangKy", place)}  # fmt: skip
+            register_death.plan(Call({}, {}), body).apply()
+            return
+        if change.kind != "birth" or change.operation != "update":
+            raise unsupported(change)
+        birth = current_birth(change.subject)
+        if birth is None:
+            raise NotFound(f"Không có dữ liệu hộ tịch của số định danh {change.subject}")
+        corrections = in_format(change, values, BIRTH_RULES)
+        stamp = now()
+        for path, rendered in corrections:
+            book.record(change.subject, path, rendered, stamp)
+        feed.record(
+            "update", "birth", change.subject, birth["maHoSo"], change.effective or stamp.date(),
+            list(values), at=stamp,
+        )  # fmt: skip
+
     return SystemSpec(
         name="civil-status",
         title="Cơ sở dữ liệu hộ tịch điện tử (mô phỏng)",
@@ -240,6 +318,8 @@ def build_spec(dataset: Dataset) -> SystemSpec:
             Route("GET", "/hotich/v1/khai-tu/{soDinhDanh}", get_death),
             Route("GET", "/hotich/v1/xac-nhan-hon-nhan/{soDinhDanh}", get_certificate),
             *(writer.route(writes) for writer in writers),
+            feed.route(),
         ),
         writes=writes,
+        changes=ChangeControl(feed, inject),
     )

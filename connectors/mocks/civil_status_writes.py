@@ -56,6 +56,7 @@ from connectors.mocks.corrections import (
     spelling_fix_only,
 )
 from connectors.mocks.dataset import Dataset, Marriage, Person, _years_after
+from connectors.mocks.feeds import ChangeFeed
 from connectors.mocks.formats import dmy, reference
 from connectors.mocks.server import Call, Refused, Reply
 from connectors.mocks.settings import MAX_PERSONS
@@ -107,6 +108,23 @@ class CivilRegister:
     marriages: list[Marriage] = field(default_factory=list)
     deaths: dict[int, Death] = field(default_factory=dict)
     status: dict[int, str] = field(default_factory=dict)  # marital status since changed
+    feed: ChangeFeed | None = None
+
+    def announce_status(
+        self, index: int, effective: date, stamp: datetime, gone: bool = False
+    ) -> None:
+        """A marital-status certificate changed (or, ``gone``, no longer served: its holder died)."""
+        if self.feed is None or self.dataset.marital_status_certificate_date(index) is None:
+            return
+        record = reference("XN", self.dataset.seed, 4, index)
+        subject = self.dataset.citizen_id(index)
+        if gone:
+            self.feed.record("delete", "marital-status", subject, record, effective, at=stamp)
+        else:
+            self.feed.record(
+                "update", "marital-status", subject, record, effective, ["tinhTrangHonNhan"],
+                at=stamp,
+            )  # fmt: skip
 
     def clear(self) -> None:
         self.births.clear()
@@ -193,11 +211,16 @@ def civil_endpoints(
             record["cha"] = party(father.index)
 
         def apply() -> Reply:
-            record["thoiGianCapNhat"] = now().isoformat()
+            stamp = now()
+            record["thoiGianCapNhat"] = stamp.isoformat()
             register.births[child_id] = Birth(
                 child_id, name, born, sex, province, None if father is None else father.index,
                 mother.index, number, registered, record,
             )  # fmt: skip
+            if register.feed is not None:
+                register.feed.record(
+                    "insert", "birth", child_id, record["maHoSo"], registered, at=stamp
+                )
             return created(record)
 
         return Plan(record, apply)
@@ -222,8 +245,16 @@ def civil_endpoints(
         record = marriage_body(marriage)
 
         def apply() -> Reply:
+            stamp = now()
             register.marriages.append(marriage)
             register.status[husband.index] = register.status[wife.index] = "MARRIED"
+            for spouse in (husband, wife):
+                if register.feed is not None:
+                    register.feed.record(
+                        "insert", "marriage", spouse.citizen_id, record["maHoSo"], registered,
+                        at=stamp,
+                    )  # fmt: skip
+                register.announce_status(spouse.index, registered, stamp)
             return created(record)
 
         return Plan(record, apply)
@@ -247,13 +278,20 @@ def civil_endpoints(
         }
 
         def apply() -> Reply:
-            record["thoiGianCapNhat"] = now().isoformat()
+            stamp = now()
+            record["thoiGianCapNhat"] = stamp.isoformat()
             register.deaths[person.index] = Death(died, record)
             register.status.pop(person.index, None)
+            if register.feed is not None:
+                register.feed.record(
+                    "insert", "death", person.citizen_id, record["maHoSo"], died, at=stamp
+                )
+            register.announce_status(person.index, died, stamp, gone=True)
             if person.spouse is not None and not register.is_deceased(
                 dataset.person(person.spouse)
             ):
                 register.status[person.spouse] = "WIDOWED"
+                register.announce_status(person.spouse, died, stamp)
             return created(record)
 
         return Plan(record, apply)
@@ -351,6 +389,12 @@ def civil_correction_endpoint(
         refusal = f"Hồ sơ {KIND_LABELS[others[wanted]]} không cải chính trực tuyến"
         return Found(citizen, wanted, {}, {}, refusal)
 
+    def announce(found: Found, path: str, body: dict[str, Any]) -> None:
+        if register.feed is not None:
+            register.feed.record(
+                "update", "birth", found.key, found.reference, now().date(), [path]
+            )
+
     return correction_endpoint(
         template="/hotich/v1/yeu-cau-dinh-chinh",
         key=KeyFrom(header="Idempotency-Key"),
@@ -362,4 +406,5 @@ def civil_correction_endpoint(
         dry_run_answer=lambda preview: Reply(
             200, {"trangThai": "HOP_LE", "ketQua": preview, "ghiChu": "Chưa ghi vào sổ"}
         ),
+        announce=announce,
     )

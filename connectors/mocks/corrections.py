@@ -30,8 +30,9 @@ idempotency key and counted ``applied``; only ``CHAP_NHAN`` changes anything.
 
 An accepted value goes into the system's :class:`CorrectionBook`, keyed by (record key,
 field path), which the read endpoints lay over the raw JSON they are about to serve (the
-record's last-updated stamp moves to the time of the correction). ``DELETE /__writes`` clears
-it with the other overlays.
+record's last-updated stamp moves to the time of the correction), and the system's change feed
+gets an update of the record naming the field (``connectors/mocks/feeds.py``). ``DELETE
+/__writes`` clears it with the other overlays.
 """
 
 from __future__ import annotations
@@ -242,10 +243,12 @@ def correction_endpoint(
     in_person: str,
     answer: Callable[[dict[str, Any]], Reply],
     dry_run_answer: Callable[[dict[str, Any]], Reply],
+    announce: Callable[[Found, str, dict[str, Any]], None] | None = None,
 ) -> WriteEndpoint:
     """A system's correction endpoint. ``locate`` finds the record (raising ``Refused(404)``);
     ``in_person`` names where a refused citizen applies; ``answer`` wraps the decision in the
-    system's success envelope, ``dry_run_answer`` in its dry-run envelope."""
+    system's success envelope, ``dry_run_answer`` in its dry-run envelope; ``announce`` (the
+    record, the book path, the request body) puts an accepted correction in the change feed."""
 
     def plan(call: Call, body: dict[str, Any]) -> Plan:
         found = locate(call, body)
@@ -258,6 +261,8 @@ def correction_endpoint(
         def apply() -> Reply:
             if change is not None:
                 book.record(found.key, *change, now())
+                if announce is not None:
+                    announce(found, change[0], body)
             return answer(decision)
 
         return Plan(decision, apply)

@@ -12,10 +12,39 @@ GET /vbdlis/api/v1/chu-su-dung/{cccd}/giay-chung-nhan  the owner's certificates 
 GET /vbdlis/api/v1/giay-chung-nhan/{soPhatHanh}      one certificate, with its status
 POST /vbdlis/api/v1/bien-dong/chuyen-nhuong          register a transfer (land_writes.py)
 POST /vbdlis/api/v1/yeu-cau-dinh-chinh               decide a correction (land_writes.py)
+GET /vbdlis/api/v1/nhat-ky-bien-dong?afterSeq=&limit=  the change feed (feeds.py)
 ===================================================  ==================================
 
 An owner with no land gets an empty list, not an error: the register cannot tell a
 landless citizen from an unknown one. A citizen ID that is not twelve digits is a 400.
+
+The change feed: ``GET /vbdlis/api/v1/nhat-ky-bien-dong?afterSeq=<n>&limit=<k>`` (k 1..1000,
+default 100) answers the changes after sequence n, oldest first::
+
+    {"code": 0, "message": "OK", "lastSeq": <last sequence held>,
+     "data": [{"seq": 4, "action": "CREATE" | "UPDATE" | "DELETE",
+               "objectType": "THUA_DAT" | "GIAY_CHUNG_NHAN",
+               "soDinhDanh": "<the owner's citizen ID>", "maHoSo": "TD-... | GCN-...",
+               "maThua": "...", "soPhatHanh": "..." (GIAY_CHUNG_NHAN),
+               "soDinhDanhTruoc": "<the previous owner>" (a parcel that changed hands),
+               "version": 2, "registeredAt": "yyyymmddHHMMSS", "effectiveDate": "dd/mm/yyyy",
+               "changedFields": ["chuSuDung.hoTen"] (UPDATE only)}]}
+
+A parcel's version counts by ``maThua``, a certificate's by ``soPhatHanh`` (a new certificate
+keeps its parcel's ``maHoSo``). A registered transfer puts in three changes, effective the day
+it is registered: ``UPDATE`` of the parcel under the buyer (``chuSuDung.soDinhDanh``,
+``chuSuDung.hoTen``, with ``soDinhDanhTruoc`` the seller), ``DELETE`` of the cancelled
+certificate under the seller (it leaves the seller's list; ``GET /giay-chung-nhan/{so}``
+still answers it, ``DA_HUY``) and ``CREATE`` of the new certificate under the buyer. An
+accepted correction of the area or purpose: ``UPDATE`` of the parcel (``dienTich``) and of its
+certificate (``thuaDat.dienTich``).
+
+``POST /__changes`` (no auth) injects, for the owner ``subject``: a name change,
+``{"kind": "certificate" | "parcel", "subject": "<citizen ID>", "operation": "update",
+"fields": {"chuSuDung.hoTen": "..."}}`` (every parcel and certificate of the owner shows it,
+each gets an ``UPDATE``); an area or purpose, ``{"kind": "parcel", ..., "reference":
+"<maThua or TD-...>" (needed when the owner holds several), "fields": {"dienTich": "125,5",
+"mucDichSuDung": "ODT"}}``.
 """
 
 from __future__ import annotations
@@ -25,12 +54,26 @@ import binascii
 from datetime import date
 from typing import Any
 
-from connectors.mocks.corrections import CorrectionBook
+from connectors.mocks.corrections import CorrectionBook, name_rule
 from connectors.mocks.dataset import Dataset, Parcel
+from connectors.mocks.feeds import (
+    ChangeControl,
+    ChangeFeed,
+    FeedStyle,
+    Injection,
+    in_format,
+    unsupported,
+)
 from connectors.mocks.formats import decimal_comma, dmy, reference
-from connectors.mocks.land_writes import LandRegister, land_correction_endpoint, transfer_endpoint
-from connectors.mocks.server import BadRequest, Call, NotFound, Reply, Route, SystemSpec
-from connectors.mocks.writes import WriteState
+from connectors.mocks.land_writes import (
+    PARCEL_RULES,
+    LandRegister,
+    land_correction_endpoint,
+    references,
+    transfer_endpoint,
+)
+from connectors.mocks.server import BadRequest, Call, NotFound, Refused, Reply, Route, SystemSpec
+from connectors.mocks.writes import WriteState, now
 
 TIMESTAMP = "%Y%m%d%H%M%S"
 SYSTEM = "land"
@@ -62,15 +105,35 @@ def decode_cursor(cursor: str) -> tuple[int, int]:
         raise BadRequest("cursor không hợp lệ") from None
 
 
+FEED = FeedStyle(
+    path="/vbdlis/api/v1/nhat-ky-bien-dong",
+    after_param="afterSeq",
+    size_param="limit",
+    keys={"sequence": "seq", "operation": "action", "kind": "objectType",
+          "subject": "soDinhDanh", "reference": "maHoSo", "version": "version",
+          "registered_at": "registeredAt", "effective_on": "effectiveDate",
+          "fields": "changedFields"},
+    operations={"insert": "CREATE", "update": "UPDATE", "delete": "DELETE"},
+    kinds={"parcel": "THUA_DAT", "certificate": "GIAY_CHUNG_NHAN"},
+    timestamp=TIMESTAMP,
+    answer=lambda page, last: _ok(page, lastSeq=last),
+)  # fmt: skip
+
+
+OWNER_NAME = "chuSuDung.hoTen"
+INJECTABLE = {
+    "certificate": {OWNER_NAME: name_rule()},
+    "parcel": {OWNER_NAME: name_rule(), **PARCEL_RULES},
+}
+
+
 def build_spec(dataset: Dataset) -> SystemSpec:
     seed = dataset.seed
-    register = LandRegister(dataset)
+    feed = ChangeFeed(FEED)
+    register = LandRegister(dataset, feed=feed)
     book = CorrectionBook()
-    writes = WriteState(overlays=[register.clear, book.clear])
-
-    def owner(index: int) -> dict[str, Any]:
-        person = dataset.person(index)
-        return {"soDinhDanh": person.citizen_id, "hoTen": person.full_name}
+    writes = WriteState(overlays=[register.clear, book.clear, feed.clear])
+    owner = register.owner
 
     def stamp(body: dict[str, Any], parcel: Parcel, kind: int) -> None:
         serial = parcel.map_sheet_number * 100_000 + parcel.parcel_number
@@ -167,6 +230,44 @@ def build_spec(dataset: Dataset) -> SystemSpec:
             body["lyDoHuy"] = f"Chuyển nhượng quyền sử dụng đất ({cancellation.transfer})"
         return _ok(body)
 
+    def inject(change: Injection) -> None:
+        """Apply one change of ``POST /__changes`` (see the module docstring)."""
+        if change.operation != "update":
+            raise unsupported(change)
+        index = owner_index(change.subject)
+        parcels = [] if index is None else register.parcels_of(index)
+        if index is None or not parcels:
+            raise NotFound(f"Chủ sử dụng {change.subject} không có thửa đất nào")
+        stamp = now()
+        effective = change.effective or stamp.date()
+        corrections = in_format(change, change.fields, INJECTABLE[change.kind])
+        checked = next((v for path, v in corrections if path == OWNER_NAME), None)
+        corrections = [(path, v) for path, v in corrections if path != OWNER_NAME]
+        target = None
+        if corrections:
+            wanted = change.reference
+            matches = [p for p in parcels if wanted in (None, p.parcel_id, *references(seed, p))]
+            if len(matches) != 1:
+                raise Refused(422, "reference must name one of the owner's parcels (maThua)")
+            target = matches[0]
+        if checked is not None:  # the owner's name, on every record of theirs
+            register.owner_names[index] = checked
+            for parcel in parcels:
+                register.updated[parcel.parcel_id] = stamp
+                register.announce("update", "parcel", parcel, effective, ["chuSuDung.hoTen"], stamp)
+                if parcel.certificate_number:
+                    register.announce(
+                        "update", "certificate", parcel, effective, ["chuSuDung.hoTen"], stamp
+                    )
+        if target is not None:
+            for path, rendered in corrections:
+                book.record(target.parcel_id, path, rendered, stamp)
+            paths = [path for path, _ in corrections]
+            register.announce("update", "parcel", target, effective, paths, stamp)
+            if target.certificate_number:
+                shown = [f"thuaDat.{path}" for path in paths]
+                register.announce("update", "certificate", target, effective, shown, stamp)
+
     transfer = transfer_endpoint(register, _ok)
     correction = land_correction_endpoint(register, book, parcel_body, certificate_body, _ok)
     return SystemSpec(
@@ -182,6 +283,8 @@ def build_spec(dataset: Dataset) -> SystemSpec:
             Route("GET", "/vbdlis/api/v1/giay-chung-nhan/{soPhatHanh}", get_certificate),
             transfer.route(writes),
             correction.route(writes),
+            feed.route(),
         ),
         writes=writes,
+        changes=ChangeControl(feed, inject),
     )

@@ -52,6 +52,7 @@ from connectors.mocks.corrections import (
     correction_endpoint,
 )
 from connectors.mocks.dataset import _PARCEL_MULTIPLIER, _PARCEL_SPACE, Dataset, Parcel
+from connectors.mocks.feeds import ChangeFeed, Operation
 from connectors.mocks.formats import decimal_comma, dmy, reference
 from connectors.mocks.server import Call, Refused, Reply
 from connectors.mocks.writes import (
@@ -88,10 +89,47 @@ class LandRegister:
     issued: dict[str, str] = field(default_factory=dict)  # new certificate -> parcel ID
     cancelled: dict[str, Cancellation] = field(default_factory=dict)
     updated: dict[str, datetime] = field(default_factory=dict)  # parcel ID -> last change
+    owner_names: dict[int, str] = field(default_factory=dict)  # injected (POST /__changes)
+    feed: ChangeFeed | None = None
 
     def clear(self) -> None:
         for table in (self.current, self.acquired, self.issued, self.cancelled, self.updated):
             table.clear()
+        self.owner_names.clear()
+
+    def owner(self, index: int) -> dict[str, Any]:
+        """``chuSuDung`` as the reads serve it."""
+        person = self.dataset.person(index)
+        name = self.owner_names.get(index, person.full_name)
+        return {"soDinhDanh": person.citizen_id, "hoTen": name}
+
+    def announce(
+        self,
+        operation: Operation,
+        kind: str,
+        parcel: Parcel,
+        effective: date,
+        changed: list[str] | tuple[str, ...] = (),
+        stamp: datetime | None = None,
+        *,
+        certificate: str | None = None,
+        previous_owner: str | None = None,
+    ) -> None:
+        """Put a change of ``parcel`` (kind ``parcel``) or of its certificate ``certificate``
+        (kind ``certificate``) in the feed, under the owner the parcel names."""
+        if self.feed is None:
+            return
+        parcel_ref, certificate_ref = references(self.dataset.seed, parcel)
+        extra: dict[str, Any] = {"maThua": parcel.parcel_id}
+        if kind == "certificate":
+            extra["soPhatHanh"] = certificate or parcel.certificate_number
+        if previous_owner is not None:
+            extra["soDinhDanhTruoc"] = previous_owner
+        self.feed.record(
+            operation, kind, self.dataset.citizen_id(parcel.owner),
+            certificate_ref if kind == "certificate" else parcel_ref, effective, changed,
+            at=stamp, extra=extra, record=extra.get("soPhatHanh") or parcel.parcel_id,
+        )  # fmt: skip
 
     def parcels_of(self, index: int) -> list[Parcel]:
         generated = self.dataset.parcels_of(index)
@@ -124,12 +162,15 @@ class LandRegister:
         return parcels[k], None
 
 
+def references(seed: int, parcel: Parcel) -> tuple[str, str]:
+    """The parcel's ``maHoSo`` and its certificate's, as the reads serve them."""
+    serial = parcel.map_sheet_number * 100_000 + parcel.parcel_number
+    return reference("TD", seed, 1, serial), reference("GCN", seed, 2, serial)
+
+
 def transfer_endpoint(register: LandRegister, ok: Callable[[Any], Reply]) -> WriteEndpoint:
     dataset = register.dataset
-
-    def owner(index: int) -> dict[str, Any]:
-        person = dataset.person(index)
-        return {"soDinhDanh": person.citizen_id, "hoTen": person.full_name}
+    owner = register.owner
 
     def plan(call: Call, body: dict[str, Any]) -> Plan:
         parcel_id = required_text(body, "maThua")
@@ -177,6 +218,13 @@ def transfer_endpoint(register: LandRegister, ok: Callable[[Any], Reply]) -> Wri
             register.issued[new_number] = parcel_id
             register.cancelled[presented] = Cancellation(parcel, stamp.date(), transfer)
             register.updated[parcel_id] = stamp
+            # The transfer takes effect when registered: the new certificate's date of issue.
+            today = stamp.date()
+            moved = ["chuSuDung.soDinhDanh", "chuSuDung.hoTen"]
+            register.announce("update", "parcel", after, today, moved, stamp,
+                              previous_owner=seller_id)  # fmt: skip
+            register.announce("delete", "certificate", parcel, today, stamp=stamp)
+            register.announce("insert", "certificate", after, today, stamp=stamp)
             return ok({**preview, "maBienDong": transfer, "ngayCap": dmy(stamp.date())})
 
         return Plan(preview, apply)
@@ -243,6 +291,17 @@ def land_correction_endpoint(
     """``parcel_view`` and ``certificate_view`` render as the reads do (corrections included)."""
     dataset = register.dataset
 
+    def announce(found: Found, path: str, body: dict[str, Any]) -> None:
+        """A corrected value shows on the parcel and on its certificate: both change."""
+        parcel = next(
+            p for p in register.parcels_of(dataset.index_of(body["soDinhDanh"]) or 0)
+            if p.parcel_id == found.key
+        )  # fmt: skip
+        today = now().date()
+        register.announce("update", "parcel", parcel, today, [path])
+        if parcel.certificate_number:
+            register.announce("update", "certificate", parcel, today, [f"thuaDat.{path}"])
+
     def locate(call: Call, body: dict[str, Any]) -> Found:
         owner_id = citizen_id(body, "soDinhDanh")
         wanted = text(body, "maHoSo", required=False)
@@ -280,4 +339,5 @@ def land_correction_endpoint(
         dry_run_answer=lambda preview: Reply(
             200, {"code": 0, "message": "Hợp lệ, chưa ghi (dryRun)", "data": preview}
         ),
+        announce=announce,
     )

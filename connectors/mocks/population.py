@@ -12,11 +12,39 @@ GET /api/v2/ho-khau/{soHoKhau}             a household by its number
 POST /api/v2/cong-dan/{soDinhDanh}/thuong-tru, POST /api/v2/bien-dong-ho-tich,
 POST /api/v2/cong-dan/{soDinhDanh}/yeu-cau-dinh-chinh
                                            writes and corrections (population_writes.py)
+GET /api/v2/nhat-ky-thay-doi?sauSoThuTu=&soBanGhi=
+                                           the change feed (connectors/mocks/feeds.py)
 =========================================  ====================================
 
 What the POST endpoints record is served by the GET endpoints too (a death in the list as
 well); a person born since the dataset was generated also carries ``cha`` and ``me`` and is
 listed after the others. An accepted correction shows wherever the person is served.
+
+The change feed: ``GET /api/v2/nhat-ky-thay-doi?sauSoThuTu=<n>&soBanGhi=<k>`` (k 1..1000,
+default 100) answers the changes after sequence n, oldest first::
+
+    {"maKetQua": "00", "thongBao": "Thành công", "soThuTuCuoi": <last sequence held>,
+     "duLieu": [{"soThuTu": 7, "loaiThayDoi": "THEM" | "SUA" | "XOA",
+                 "loaiHoSo": "CONG_DAN" | "CU_TRU" | "HO_KHAU", "soDinhDanh": "<citizen ID>",
+                 "maHoSo": "DC-... | CT-... | HK-...", "soHoKhau": "<household number>" (HO_KHAU),
+                 "phienBan": 2, "thoiGianGhiNhan": "dd/mm/yyyy HH:MM:SS",
+                 "ngayHieuLuc": "dd/mm/yyyy", "truongThayDoi": ["hoVaTen"] (SUA only)}]}
+
+A household change names the household's head (``soDinhDanh``) and its number; every member
+reads the same record at ``.../{id}/ho-khau``. What each write puts in it: a residence change,
+the residence (``THEM`` or ``SUA`` with the paths that changed), the households left and joined
+(``SUA`` ``thanhVien``; a new household ``THEM``) and the person (``SUA`` ``soHoKhau``); a birth,
+the child (``THEM``, effective the date of birth), their residence and household; a marriage,
+both spouses (``SUA`` ``tinhTrangHonNhan``); a death, the person (``SUA`` ``daQuaDoi``,
+``ngayMat``, ``soHoKhau``; effective the date of death), the residence (``XOA``) and household;
+an accepted correction, the person (``SUA`` the field).
+
+``POST /__changes`` (no auth) injects changes of a person (``kind`` ``person``):
+``{"kind": "person", "subject": "<citizen ID>", "operation": "update", "fields": {...}}`` with
+``hoVaTen``, ``ngaySinh``, ``gioiTinh``, ``tinhTrangHonNhan`` (values as the reads serve them)
+and a death (``"daQuaDoi": true, "ngayMat": "dd/mm/yyyy"``, recorded as ``bien-dong-ho-tich``
+records one); or ``"operation": "delete"`` (the person, their residence and household reads
+answer 404 and the list leaves them out).
 """
 
 from __future__ import annotations
@@ -24,17 +52,26 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from connectors.mocks.corrections import CorrectionBook
+from connectors.mocks.corrections import CorrectionBook, code_rule
 from connectors.mocks.dataset import UNIT_SIZE, Dataset, Household, Person
+from connectors.mocks.feeds import (
+    ChangeControl,
+    ChangeFeed,
+    FeedStyle,
+    Injection,
+    in_format,
+    unsupported,
+)
 from connectors.mocks.formats import dmy, reference
 from connectors.mocks.population_writes import (
+    PERSON_RULES,
     Newborn,
     PopulationRegister,
     population_correction_endpoint,
     population_endpoints,
 )
-from connectors.mocks.server import Call, NotFound, Reply, Route, SystemSpec
-from connectors.mocks.writes import WriteState
+from connectors.mocks.server import BadRequest, Call, NotFound, Reply, Route, SystemSpec
+from connectors.mocks.writes import WriteState, now
 
 TIMESTAMP = "%d/%m/%Y %H:%M:%S"
 SEX = {"M": "1", "F": "2"}
@@ -64,12 +101,30 @@ def _ok(data: Any, **extra: Any) -> Reply:
     return Reply(200, {"maKetQua": "00", "thongBao": "Thành công", "duLieu": data, **extra})
 
 
+FEED = FeedStyle(
+    path="/api/v2/nhat-ky-thay-doi",
+    after_param="sauSoThuTu",
+    size_param="soBanGhi",
+    keys={"sequence": "soThuTu", "operation": "loaiThayDoi", "kind": "loaiHoSo",
+          "subject": "soDinhDanh", "reference": "maHoSo", "version": "phienBan",
+          "registered_at": "thoiGianGhiNhan", "effective_on": "ngayHieuLuc",
+          "fields": "truongThayDoi"},
+    operations={"insert": "THEM", "update": "SUA", "delete": "XOA"},
+    kinds={"person": "CONG_DAN", "residence": "CU_TRU", "household": "HO_KHAU"},
+    timestamp=TIMESTAMP,
+    answer=lambda page, last: _ok(page, soThuTuCuoi=last),
+)  # fmt: skip
+MARITAL_CODES = {code: status for status, code in MARITAL_STATUS.items()}
+INJECTABLE = {**PERSON_RULES, "tinhTrangHonNhan": code_rule(frozenset(MARITAL_CODES))}
+
+
 def build_spec(dataset: Dataset) -> SystemSpec:
     provinces = dataset.provinces
     seed = dataset.seed
-    register = PopulationRegister(dataset)
+    feed = ChangeFeed(FEED)
+    register = PopulationRegister(dataset, feed=feed)
     book = CorrectionBook()
-    writes = WriteState(overlays=[register.clear, book.clear])
+    writes = WriteState(overlays=[register.clear, book.clear, feed.clear])
 
     def person_body(person: Person) -> dict[str, Any]:
         index = person.index
@@ -177,20 +232,23 @@ def build_spec(dataset: Dataset) -> SystemSpec:
         return person
 
     def get_person(call: Call) -> Reply:
+        find_index(call.params["soDinhDanh"])  # 404 for an unknown or deleted person
         return _ok(current_person_body(call.params["soDinhDanh"]))
 
     def list_persons(call: Call) -> Reply:
         size = call.int_param("soBanGhi", 50, 1, 500)
-        total = dataset.size + len(register.born)
+        total = dataset.size + len(register.born) - len(register.deleted)
         pages = max(1, -(-total // size))
         page = call.int_param("trang", 1, 1, 10**9)
         start = (page - 1) * size
+        gone = register.deleted
         if not register.updated:  # nothing recorded: the generated records as they are
-            items = [corrected(person_body(p)) for p in dataset.iter_persons(start, start + size)]
+            items = [corrected(person_body(p)) for p in dataset.iter_persons(start, start + size)
+                     if not gone or p.citizen_id not in gone]  # fmt: skip
         else:
             ids = [p.citizen_id for p in dataset.iter_persons(start, start + size)]
             ids += list(register.born)[max(0, start - dataset.size) :][: size - len(ids)]
-            items = [current_person_body(i) for i in ids]
+            items = [current_person_body(i) for i in ids if i not in gone]
         return _ok(items, trang=page, soBanGhi=size, tongSo=total, tongSoTrang=pages)
 
     def find_index(citizen_id: str) -> int:
@@ -238,10 +296,43 @@ def build_spec(dataset: Dataset) -> SystemSpec:
             raise NotFound(f"Không tìm thấy hộ gia đình {call.params['soHoKhau']}")
         return _ok(household_body(household))
 
+    endpoints = population_endpoints(register, _ok, RELATIONSHIP)
+    life_events = endpoints[1]
     writers = (
-        *population_endpoints(register, _ok, RELATIONSHIP),
+        *endpoints,
         population_correction_endpoint(register, book, current_person_body, _ok),
     )
+
+    def inject(change: Injection) -> None:
+        """Apply one change of ``POST /__changes`` (see the module docstring)."""
+        if change.kind != "person" or change.operation == "insert":
+            raise unsupported(change)
+        index = find_index(change.subject)
+        stamp = now()
+        effective = change.effective or stamp.date()
+        if change.operation == "delete":
+            register.deleted.add(change.subject)
+            register.announce("delete", "person", index, effective, stamp=stamp)
+            return
+        values = dict(change.fields)
+        died, dead = values.pop("ngayMat", None), values.pop("daQuaDoi", None)
+        if dead not in (None, True) or (dead is True and died is None):
+            raise BadRequest("a death is daQuaDoi true with ngayMat (dd/mm/yyyy)")
+        death = None
+        if died is not None:  # recorded as bien-dong-ho-tich records a death
+            event = {"loaiBienDong": "KHAI_TU", "soDinhDanh": change.subject, "ngayMat": died}
+            death = life_events.plan(Call({}, {}), event)
+        for path, rendered in in_format(change, values, INJECTABLE):
+            if path == "tinhTrangHonNhan":  # the register's own state, not a corrected value
+                register.marital[index] = MARITAL_CODES[rendered]
+                register.updated[index] = stamp
+            else:
+                book.record(change.subject, path, rendered, stamp)
+        if values:
+            register.announce("update", "person", index, effective, list(values), stamp)
+        if death is not None:
+            death.apply()
+
     return SystemSpec(
         name="population",
         title="Cơ sở dữ liệu quốc gia về dân cư (mô phỏng)",
@@ -255,6 +346,8 @@ def build_spec(dataset: Dataset) -> SystemSpec:
             Route("GET", "/api/v2/cong-dan/{soDinhDanh}/ho-khau", get_household_of),
             Route("GET", "/api/v2/ho-khau/{soHoKhau}", get_household),
             *(writer.route(writes) for writer in writers),
+            feed.route(),
         ),
         writes=writes,
+        changes=ChangeControl(feed, inject),
     )

@@ -58,6 +58,7 @@ from connectors.mocks.corrections import (
     root_of,
 )
 from connectors.mocks.dataset import UNIT_SIZE, Dataset, Household, Residence
+from connectors.mocks.feeds import ChangeFeed, Operation
 from connectors.mocks.formats import reference
 from connectors.mocks.server import Call, Refused, Reply
 from connectors.mocks.writes import (
@@ -76,6 +77,13 @@ from connectors.mocks.writes import (
 _NEW_HOUSEHOLD_UNIT = 90_000_000  # household numbers above any the dataset issues
 CHILD_OF = {"HEAD": "CHILD", "SPOUSE": "CHILD", "CHILD": "GRANDCHILD",
             "CHILD_IN_LAW": "GRANDCHILD", "PARENT": "SIBLING"}  # fmt: skip
+# A residence's attributes and where ``GET .../cu-tru`` serves them: an update names these.
+RESIDENCE_PATHS = (
+    ("residence_type", "loaiCuTru"), ("address_line", "diaChi.chiTiet"),
+    ("province_code", "diaChi.maTinh"), ("registered_on", "ngayDangKy"),
+    ("expires_on", "ngayHetHan"), ("household_id", "soHoKhau"),
+    ("relationship_to_head", "quanHeVoiChuHo"),
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,13 +109,19 @@ class PopulationRegister:
     residences: dict[int, Residence | None] = field(default_factory=dict)
     households: dict[str, Household] = field(default_factory=dict)  # changed or new
     updated: dict[int | str, datetime] = field(default_factory=dict)  # person or household
+    deleted: set[str] = field(default_factory=set)  # citizen IDs deleted (POST /__changes)
+    feed: ChangeFeed | None = None
 
     def clear(self) -> None:
         for table in (self.born, self.marital, self.deaths, self.residences, self.households):
             table.clear()
         self.updated.clear()
+        self.deleted.clear()
 
     def index_of(self, citizen: str) -> int | None:
+        """The person's index; None for an unknown or deleted citizen ID."""
+        if citizen in self.deleted:
+            return None
         if citizen in self.born:
             return self.born[citizen].index
         return self.dataset.index_of(citizen)
@@ -140,22 +154,92 @@ class PopulationRegister:
         household = self.household(residence.household_id)
         return household if household and index in dict(household.members) else None
 
-    def move(self, index: int, residence: Residence | None, stamp: datetime) -> None:
-        """Take the person out of their household and into ``residence``'s (if any)."""
+    def announce(
+        self,
+        operation: Operation,
+        kind: str,
+        index: int,
+        effective: date,
+        changed: tuple[str, ...] | list[str] = (),
+        stamp: datetime | None = None,
+    ) -> None:
+        """Put a change of the person at ``index`` (their person or residence record) in the feed."""
+        if self.feed is None:
+            return
+        prefix, part = ("DC", 1) if kind == "person" else ("CT", 2)
+        record = reference(prefix, self.dataset.seed, part, index)
+        self.feed.record(
+            operation, kind, self.identity(index)[0], record, effective, changed, at=stamp
+        )
+
+    def _announce_household(
+        self,
+        operation: Operation,
+        household: Household,
+        changed: list[str],
+        stamp: datetime,
+        effective: date,
+    ) -> None:
+        if self.feed is None:
+            return
+        record = reference("HK", self.dataset.seed, 3, household.head // UNIT_SIZE)
+        self.feed.record(
+            operation, "household", self.identity(household.head)[0], record, effective,
+            changed, at=stamp, extra={"soHoKhau": household.household_id},
+        )  # fmt: skip
+
+    def move(
+        self,
+        index: int,
+        residence: Residence | None,
+        stamp: datetime,
+        effective: date | None = None,
+        *,
+        new_household: bool = False,
+    ) -> list[str]:
+        """Take the person out of their household and into ``residence``'s (if any); put the
+        residence and household changes in the feed. Answers the person's fields that changed
+        (``soHoKhau`` when the household did)."""
+        before = self.residence(index)
+        when = effective or stamp.date()
         left = self.household_of(index)
         if left is not None:
             members = tuple(m for m in left.members if m[0] != index)
             head = left.head if left.head != index or not members else members[0][0]
-            self.households[left.household_id] = replace(left, members=members, head=head)
+            after = replace(left, members=members, head=head)
+            self.households[left.household_id] = after
             self.updated[left.household_id] = stamp
+            changed = ["thanhVien"] if head == left.head else ["chuHo", "thanhVien"]
+            self._announce_household("update", after, changed, stamp, when)
         if residence is not None and residence.household_id is not None:
             joined = self.household(residence.household_id)
             assert joined is not None and residence.relationship_to_head is not None
             members = (*joined.members, (index, residence.relationship_to_head))
             self.households[joined.household_id] = replace(joined, members=members)
             self.updated[joined.household_id] = stamp
+            self._announce_household(
+                "insert" if new_household else "update",
+                self.households[joined.household_id],
+                ["thanhVien"],
+                stamp,
+                when,
+            )
         self.residences[index] = residence
         self.updated[index] = stamp
+        if residence is None and before is not None:
+            self.announce("delete", "residence", index, when, stamp=stamp)
+        elif residence is not None and before is None:
+            self.announce("insert", "residence", index, when, stamp=stamp)
+        elif residence is not None and before is not None:
+            changed_paths = [
+                path
+                for name, path in RESIDENCE_PATHS
+                if getattr(before, name) != getattr(residence, name)
+            ]
+            self.announce("update", "residence", index, when, changed_paths, stamp)
+        old_household = None if before is None else before.household_id
+        new_id = None if residence is None else residence.household_id
+        return ["soHoKhau"] if old_household != new_id else []
 
 
 def population_endpoints(
@@ -200,9 +284,12 @@ def population_endpoints(
                    "diaChi": {"chiTiet": line, "maTinh": code}, "loaiCuTru": "TT"}  # fmt: skip
 
         def apply() -> Reply:
+            stamp = now()
             if new is not None:
                 register.households[household_id] = new
-            register.move(index, residence, now())
+            changed = register.move(index, residence, stamp, registered, new_household=bool(new))
+            if changed:
+                register.announce("update", "person", index, registered, changed, stamp)
             return ok(preview)
 
         return Plan(preview, apply)
@@ -232,6 +319,7 @@ def population_endpoints(
         def apply() -> Reply:
             stamp = now()
             register.born[child_id] = child
+            register.announce("insert", "person", child.index, born, stamp=stamp)
             residence = None
             if home is not None:
                 parent = dict(home.members).get(mother) or dict(home.members).get(father or -1)
@@ -239,14 +327,14 @@ def population_endpoints(
                 residence = Residence(child_id, "PERMANENT", home.address_line,
                                       home.province_code, born, None, home.household_id,
                                       relationship)  # fmt: skip
-            register.move(child.index, residence, stamp)
+            register.move(child.index, residence, stamp, born)
             return ok(preview)
 
         return Plan(preview, apply)
 
     def plan_marriage(body: dict[str, Any]) -> Plan:
         husband, wife = person(obj(body, "chong")), person(obj(body, "vo"))
-        day(body, "ngayDangKy")
+        registered = day(body, "ngayDangKy")
         for spouse in (husband, wife):
             if register.marital.get(spouse) == "MARRIED" or (
                 spouse < dataset.size
@@ -262,6 +350,9 @@ def population_endpoints(
             for spouse in (husband, wife):
                 register.marital[spouse] = "MARRIED"
                 register.updated[spouse] = stamp
+                register.announce(
+                    "update", "person", spouse, registered, ["tinhTrangHonNhan"], stamp
+                )
             return ok(preview)
 
         return Plan(preview, apply)
@@ -273,8 +364,12 @@ def population_endpoints(
                    "ngayMat": body["ngayMat"]}  # fmt: skip
 
         def apply() -> Reply:
+            stamp = now()
             register.deaths[index] = died
-            register.move(index, None, now())
+            changed = register.move(index, None, stamp, died)
+            register.announce(
+                "update", "person", index, died, ["daQuaDoi", "ngayMat", *changed], stamp
+            )
             return ok(preview)
 
         return Plan(preview, apply)
@@ -354,6 +449,12 @@ def population_correction_endpoint(
             return Found(citizen, wanted, {}, {}, refusal)
         raise Refused(404, f"Không tìm thấy hồ sơ {wanted} của công dân {citizen}")
 
+    def announce(found: Found, path: str, body: dict[str, Any]) -> None:
+        if register.feed is not None:
+            register.feed.record(
+                "update", "person", found.key, found.reference, now().date(), [path]
+            )
+
     return correction_endpoint(
         template="/api/v2/cong-dan/{soDinhDanh}/yeu-cau-dinh-chinh",
         key=KeyFrom(header="X-Ma-Giao-Dich"),
@@ -365,4 +466,5 @@ def population_correction_endpoint(
         dry_run_answer=lambda preview: Reply(
             200, {"maKetQua": "01", "thongBao": "Hợp lệ, chưa ghi", "duLieu": preview}
         ),
+        announce=announce,
     )

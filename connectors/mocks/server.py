@@ -13,8 +13,12 @@ Control endpoints, on every mock and without auth (they exist only on mocks):
 * ``DELETE /__stats`` (reset the counters);
 * ``DELETE /__tokens`` (expire every OAuth2 token issued so far);
 * ``GET /__writes`` (the writes applied, by endpoint and idempotency key), ``DELETE /__writes``
-  (forget them: back to the generated dataset). ``GET /__stats`` counts writes per endpoint
-  under ``writes`` (see ``connectors/mocks/writes.py``).
+  (forget them, the injected changes and the change feed: back to the generated dataset, the
+  feed's sequence restarts at 1). ``GET /__stats`` counts writes per endpoint under ``writes``
+  (see ``connectors/mocks/writes.py``);
+* ``POST /__changes`` (inject one change or a list of them: applied to what the reads serve
+  and appended to the change feed), ``GET /__changes`` (the feed's last sequence); see
+  ``connectors/mocks/feeds.py``.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ import orjson
 from connectors.mocks.settings import MockSettings
 
 if TYPE_CHECKING:
+    from connectors.mocks.feeds import ChangeControl
     from connectors.mocks.writes import WriteState
 
 Scope = MutableMapping[str, Any]
@@ -47,6 +52,7 @@ Send = Callable[[Message], Awaitable[None]]
 AuthKind = Literal["api_key", "oauth2"]
 TOKEN_PATH = "/oauth/token"
 _MAX_BODY = 64 * 1024
+_MAX_CONTROL_BODY = 16 * 1024 * 1024  # POST /__changes takes thousands of changes at once
 _MAX_TOKENS = 50_000
 
 
@@ -121,6 +127,7 @@ class SystemSpec:
     routes: tuple[Route, ...]
     api_key_header: str = "X-API-Key"
     writes: WriteState | None = None  # the overlay of accepted writes, for systems that take them
+    changes: ChangeControl | None = None  # the change feed and POST /__changes
 
 
 @dataclass(slots=True)
@@ -473,9 +480,38 @@ class MockApp:
             if method == "DELETE":
                 forgotten = self.spec.writes.forget()
                 return Reply(200, {"system": self.spec.name, "forgotten": forgotten})
+        elif path == "/__changes" and self.spec.changes is not None:
+            if method == "GET":
+                return Reply(200, {"system": self.spec.name, "last": self.spec.changes.feed.last})
+            if method == "POST":
+                return await self._inject(self.spec.changes, receive)
         else:
             return Reply(404, {"error": f"no control endpoint {path}"})
         return Reply(405, {"error": f"{method} is not allowed on {path}"})
+
+    async def _inject(self, control: ChangeControl, receive: Receive) -> Reply:
+        """Apply injected changes in order; the first refused one stops the rest (``applied``
+        says how many went in before it)."""
+        from connectors.mocks.feeds import parse_injections
+
+        try:
+            data = orjson.loads(await _read_body(receive, _MAX_CONTROL_BODY) or b"null")
+            injections = parse_injections(data, control.kinds)
+        except orjson.JSONDecodeError:
+            return Reply(400, {"error": "the body is not JSON"})
+        except BadRequest as exc:
+            return Reply(400, {"error": exc.message})
+        first = control.feed.last + 1
+        for applied, injection in enumerate(injections):
+            try:
+                control.apply(injection)
+            except (BadRequest, NotFound, Refused) as exc:
+                status = 400 if isinstance(exc, BadRequest) else 404
+                status = exc.status if isinstance(exc, Refused) else status
+                return Reply(status, {"error": exc.message, "index": applied, "applied": applied})
+        last = control.feed.last
+        return Reply(200, {"system": self.spec.name, "applied": len(injections),
+                           "sequences": [first, last] if last >= first else [], "last": last})  # fmt: skip
 
     def _stats_body(self) -> dict[str, Any]:
         body = {"system": self.spec.name, **self.stats.snapshot()}
@@ -500,6 +536,7 @@ class MockApp:
                 "GET|DELETE /__stats",
                 "DELETE /__tokens",
                 *(["GET|DELETE /__writes"] if self.spec.writes is not None else []),
+                *(["GET|POST /__changes"] if self.spec.changes is not None else []),
             ],
             "persons": self.settings.persons,
             "seed": self.settings.seed,
@@ -517,7 +554,7 @@ def _header(headers: list[tuple[bytes, bytes]], name: bytes) -> bytes | None:
     return None
 
 
-async def _read_body(receive: Receive) -> bytes:
+async def _read_body(receive: Receive, limit: int = _MAX_BODY) -> bytes:
     chunks: list[bytes] = []
     size = 0
     while True:
@@ -526,7 +563,7 @@ async def _read_body(receive: Receive) -> bytes:
             break
         chunk = message.get("body", b"")
         size += len(chunk)
-        if size > _MAX_BODY:
+        if size > limit:
             raise BadRequest("the request body is too large")
         chunks.append(chunk)
         if not message.get("more_body", False):

@@ -15,19 +15,45 @@ GET /tct/api/v1/nnt/{mst}                      a taxpayer by tax code (new or le
 GET /tct/api/v1/nnt/{mst}/nghia-vu-thue        obligation status, one entry per tax year
 POST /tct/api/v1/nnt/{mst}/quyet-toan          record a finalisation (tax_writes.py)
 POST /tct/api/v1/nnt/{mst}/yeu-cau-dieu-chinh  decide a correction (tax_writes.py)
+GET /tct/api/v1/thay-doi?afterSeqNo=&pageSize=  the change feed (feeds.py)
 =============================================  =========================================
+
+The change feed: ``GET /tct/api/v1/thay-doi?afterSeqNo=<n>&pageSize=<k>`` (k 1..1000, default
+100) answers the changes after sequence n, oldest first::
+
+    {"errorCode": "00", "errorDesc": "Thành công", "lastSeqNo": <last sequence held>,
+     "data": [{"seqNo": 5, "changeType": "I" | "U" | "D", "objectType": "NNT" | "NVT",
+               "mst": "<tax code: the citizen ID>", "maHoSo": "NNT-... | NVT-...",
+               "kyTinhThue": 2025 (NVT), "version": 2, "createdDate": "dd-mm-yyyy HH:MM",
+               "effectiveDate": "dd/mm/yyyy", "changedFields": [...] (U only)}]}
+
+A finalisation: ``NVT`` of its year, ``U`` when the year was on record, else ``I``
+(``trangThai``, ``soTienConNo``, ``ngayNopToKhaiGanNhat``, ``ngayChotSoLieu``; effective
+``ngayNop``). An accepted correction: ``U`` ``NNT`` with the field.
+
+``POST /__changes`` (no auth) injects a change of a taxpayer: ``{"kind": "taxpayer",
+"subject": "<mst, new or legacy>", "operation": "update", "fields": {"tenNNT": "...",
+"ngaySinh": "dd/mm/yyyy"}}``.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from connectors.mocks.corrections import CorrectionBook
+from connectors.mocks.corrections import CorrectionBook, accept, date_rule, name_rule
 from connectors.mocks.dataset import Dataset, Taxpayer
+from connectors.mocks.feeds import (
+    ChangeControl,
+    ChangeFeed,
+    FeedStyle,
+    Injection,
+    in_format,
+    unsupported,
+)
 from connectors.mocks.formats import dmy, reference
 from connectors.mocks.server import Call, NotFound, Reply, Route, SystemSpec
 from connectors.mocks.tax_writes import TaxRegister, finalisation_endpoint, tax_correction_endpoint
-from connectors.mocks.writes import WriteState
+from connectors.mocks.writes import WriteState, now
 
 TIMESTAMP = "%d-%m-%Y %H:%M"
 STATUS = {"ACTIVE": "00", "CLOSED": "01", "SUSPENDED": "04", "NOT_AT_ADDRESS": "06"}
@@ -48,11 +74,28 @@ def _ok(data: Any, **extra: Any) -> Reply:
     return Reply(200, {"errorCode": "00", "errorDesc": "Thành công", "data": data, **extra})
 
 
+FEED = FeedStyle(
+    path="/tct/api/v1/thay-doi",
+    after_param="afterSeqNo",
+    size_param="pageSize",
+    keys={"sequence": "seqNo", "operation": "changeType", "kind": "objectType",
+          "subject": "mst", "reference": "maHoSo", "version": "version",
+          "registered_at": "createdDate", "effective_on": "effectiveDate",
+          "fields": "changedFields"},
+    operations={"insert": "I", "update": "U", "delete": "D"},
+    kinds={"taxpayer": "NNT", "obligation": "NVT"},
+    timestamp=TIMESTAMP,
+    answer=lambda page, last: _ok(page, lastSeqNo=last),
+)  # fmt: skip
+INJECTABLE = {"tenNNT": name_rule(), "ngaySinh": date_rule(accept)}
+
+
 def build_spec(dataset: Dataset) -> SystemSpec:
     seed = dataset.seed
-    register = TaxRegister(dataset)
+    feed = ChangeFeed(FEED)
+    register = TaxRegister(dataset, feed=feed)
     book = CorrectionBook()
-    writes = WriteState(overlays=[register.clear, book.clear])
+    writes = WriteState(overlays=[register.clear, book.clear, feed.clear])
 
     def taxpayer_body(taxpayer: Taxpayer) -> dict[str, Any]:
         person = dataset.person(taxpayer.person)
@@ -129,6 +172,20 @@ def build_spec(dataset: Dataset) -> SystemSpec:
             items.append(body)
         return _ok(items)
 
+    def inject(change: Injection) -> None:
+        """Apply one change of ``POST /__changes`` (see the module docstring)."""
+        if change.kind != "taxpayer" or change.operation != "update":
+            raise unsupported(change)
+        taxpayer = find(change.subject)
+        corrections = in_format(change, change.fields, INJECTABLE)
+        stamp = now()
+        for path, rendered in corrections:
+            book.record(taxpayer.tax_code, path, rendered, stamp)
+        feed.record(
+            "update", "taxpayer", taxpayer.tax_code, reference("NNT", seed, 1, taxpayer.person),
+            change.effective or stamp.date(), list(change.fields), at=stamp,
+        )  # fmt: skip
+
     finalisation = finalisation_endpoint(register, find, _ok)
     correction = tax_correction_endpoint(register, book, find, taxpayer_body, _ok)
     return SystemSpec(
@@ -142,6 +199,8 @@ def build_spec(dataset: Dataset) -> SystemSpec:
             Route("GET", "/tct/api/v1/nnt/{mst}/nghia-vu-thue", get_obligations),
             finalisation.route(writes),
             correction.route(writes),
+            feed.route(),
         ),
         writes=writes,
+        changes=ChangeControl(feed, inject),
     )

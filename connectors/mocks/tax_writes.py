@@ -53,11 +53,14 @@ from connectors.mocks.corrections import (
     spelling_fix_only,
 )
 from connectors.mocks.dataset import Dataset, TaxObligation, Taxpayer
+from connectors.mocks.feeds import ChangeFeed
 from connectors.mocks.formats import dmy, reference
 from connectors.mocks.server import Call, NotFound, Refused, Reply
 from connectors.mocks.writes import KeyFrom, Plan, WriteEndpoint, day, now, text
 
 OBLIGATION_OF = {"FULFILLED": "HOAN_THANH", "OUTSTANDING": "CON_NO"}
+# What a finalisation changes in the year's obligation, as ``GET .../nghia-vu-thue`` serves it.
+OBLIGATION_FIELDS = ("trangThai", "soTienConNo", "ngayNopToKhaiGanNhat", "ngayChotSoLieu")
 
 
 @dataclass(slots=True)
@@ -66,6 +69,7 @@ class TaxRegister:
 
     dataset: Dataset
     finalised: dict[tuple[int, int], tuple[TaxObligation, datetime]] = field(default_factory=dict)
+    feed: ChangeFeed | None = None
 
     def clear(self) -> None:
         self.finalised.clear()
@@ -134,7 +138,16 @@ def finalisation_endpoint(
         def apply() -> Reply:
             stamp = now()
             recorded = replace(obligation, as_of_date=stamp.date())
+            generated = any(
+                o.tax_year == year for o in register.dataset.tax_obligations(taxpayer.person)
+            )
             register.finalised[(taxpayer.person, year)] = (recorded, stamp)
+            if register.feed is not None:
+                register.feed.record(
+                    "update" if generated else "insert", "obligation", taxpayer.tax_code,
+                    reference("NVT", seed, year, taxpayer.person), filed, OBLIGATION_FIELDS,
+                    at=stamp, extra={"kyTinhThue": year},
+                )  # fmt: skip
             return ok({**preview, "ngayChotSoLieu": dmy(stamp.date())})
 
         return Plan(preview, apply)
@@ -208,6 +221,12 @@ def tax_correction_endpoint(
         refusal = "Số liệu nghĩa vụ thuế chỉ điều chỉnh bằng tờ khai bổ sung"
         return Found(taxpayer.tax_code, wanted, {}, {}, refusal)
 
+    def announce(found: Found, path: str, body: dict[str, Any]) -> None:
+        if register.feed is not None:
+            register.feed.record(
+                "update", "taxpayer", found.key, found.reference, now().date(), [path]
+            )
+
     return correction_endpoint(
         template="/tct/api/v1/nnt/{mst}/yeu-cau-dieu-chinh",
         key=KeyFrom(body_field="requestId"),
@@ -219,4 +238,5 @@ def tax_correction_endpoint(
         dry_run_answer=lambda preview: Reply(
             200, {"errorCode": "00", "errorDesc": "Hợp lệ (validateOnly)", "data": preview}
         ),
+        announce=announce,
     )
