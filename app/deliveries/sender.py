@@ -146,7 +146,15 @@ class Outbox:
         claimed, before = await self._claim()
         if claimed:
             await self._hub.connectors.refresh_if_stale()
-            await asyncio.gather(*(self._deliver(row, before) for row in claimed))
+            outcomes = await asyncio.gather(*(self._outcome(row, before) for row in claimed))
+            try:
+                await self._record(list(zip(claimed, outcomes, strict=True)))
+            except Exception as exc:
+                # The audit log or the database refused: the leases run out and the next
+                # attempt repeats the sends under the same keys, which the owners apply once.
+                log.warning(
+                    "deliveries: %d outcomes not recorded (%s)", len(claimed), type(exc).__name__
+                )
         return len(claimed)
 
     # -- claiming
@@ -208,7 +216,7 @@ class Outbox:
 
     # -- one delivery
 
-    async def _deliver(self, row: Delivery, before: dict[str, dict[str, Any]]) -> None:
+    async def _outcome(self, row: Delivery, before: dict[str, dict[str, Any]]) -> _Outcome:
         live = self._connector(row)
         try:
             outcome = await self._attempt(row, live, before)
@@ -220,12 +228,7 @@ class Outbox:
             outcome = _Outcome(
                 FAILED, outcome.error_code, outcome.reason, outcome.source_status, None
             )
-        try:
-            await self._record(row, outcome)
-        except Exception as exc:
-            # The audit log or the database refused: leave the lease to run out; the next
-            # attempt repeats the send under the same key, which the owner applies once.
-            log.warning("delivery %s: outcome not recorded (%s)", row.id, type(exc).__name__)
+        return outcome
 
     def _connector(self, row: Delivery) -> LiveConnector | None:
         """The connector the delivery was staged for or, if it was removed or disabled since,
@@ -328,8 +331,18 @@ class Outbox:
 
     # -- recording
 
-    async def _record(self, row: Delivery, outcome: _Outcome) -> None:
-        await self._hub.audit.append(_attempt_event(row, outcome))
+    async def _record(self, settled: list[tuple[Delivery, _Outcome]]) -> None:
+        """One batch's outcomes: their events first (group-committed together), then one
+        transaction for all of them, so a batch costs the database two writes, not two per
+        delivery."""
+        await asyncio.gather(
+            *(self._hub.audit.append(_attempt_event(row, outcome)) for row, outcome in settled)
+        )
+        async with self._hub.sessionmaker.begin() as session:
+            for row, outcome in settled:
+                await self._settle_one(session, row, outcome)
+
+    async def _settle_one(self, session: AsyncSession, row: Delivery, outcome: _Outcome) -> None:
         now = utcnow()
         values: dict[str, Any] = {
             "status": outcome.status,
@@ -345,34 +358,32 @@ class Outbox:
             values["returned"] = outcome.returned or {}
         elif outcome.status == PENDING:
             values["next_attempt_at"] = now + timedelta(seconds=self._backoff(row.attempts))
-        async with self._hub.sessionmaker.begin() as session:
-            moved = await session.execute(
+        moved = await session.execute(
+            update(Delivery)
+            .where(
+                Delivery.id == row.id,
+                Delivery.status == SENDING,
+                Delivery.lease_owner == row.lease_owner,
+            )
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        if getattr(moved, "rowcount", 0) != 1:
+            return  # the lease ran out and another instance took the delivery over
+        if outcome.status == PENDING:
+            return
+        if outcome.status == FAILED:
+            await session.execute(
                 update(Delivery)
-                .where(
-                    Delivery.id == row.id,
-                    Delivery.status == SENDING,
-                    Delivery.lease_owner == row.lease_owner,
-                )
-                .values(**values)
+                .where(Delivery.after_id == row.id, Delivery.status == PENDING)
+                .values(status=FAILED, error_code="blocked", updated_at=now)
                 .execution_options(synchronize_session=False)
             )
-            if getattr(moved, "rowcount", 0) != 1:
-                return  # the lease ran out and another instance took the delivery over
-            if outcome.status == PENDING:
-                return
-            if outcome.status == FAILED:
-                await session.execute(
-                    update(Delivery)
-                    .where(Delivery.after_id == row.id, Delivery.status == PENDING)
-                    .values(status=FAILED, error_code="blocked", updated_at=now)
-                    .execution_options(synchronize_session=False)
-                )
-            settle = self._settle.get(row.origin_kind)
-            if settle is not None:
-                await settle(
-                    session,
-                    Settlement(row, outcome.status == DELIVERED, dict(outcome.returned or {})),
-                )
+        settle = self._settle.get(row.origin_kind)
+        if settle is not None:
+            await settle(
+                session, Settlement(row, outcome.status == DELIVERED, dict(outcome.returned or {}))
+            )
 
     def _backoff(self, attempts: int) -> float:
         settings = self._settings

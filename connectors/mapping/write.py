@@ -130,12 +130,14 @@ class CompiledWrite:
     example: dict[str, Any] | None = None
 
     def returned(self, answer: Any) -> dict[str, Any]:
-        """The values the owner assigned, by record field (only those present)."""
+        """The values the owner assigned, by record field; NotEncodable when one the mapping
+        declares is missing (the owner's format changed: the hub would keep a stale value)."""
         values: dict[str, Any] = {}
         for name, get in self.returns:
             value = get(answer)
-            if value is not None and value != "":
-                values[name] = value
+            if value is None or value == "":
+                raise NotEncodable(f"the answer does not hold {name}")
+            values[name] = value
         return values
 
 

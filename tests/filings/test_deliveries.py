@@ -320,3 +320,19 @@ async def test_the_probe_dry_runs_each_write_the_source_offers(
     for system in ("land", "civil-status", "population", "tax"):
         applied = [c["applied"] for c in sources.stats(system)["writes"].values()]
         assert sum(applied) == 0, system
+
+
+async def test_an_answer_without_what_the_owner_assigned_is_not_taken_as_confirmed(
+    portal: Portal, sources: Any, app: FastAPI
+) -> None:
+    people = people_of(sources)
+    approved = await run_scenario(portal, scenarios(people)["land-use-right-transfer"])
+    sources.set_faults("land", drift={"soPhatHanhMoi": "soPhatHanhCap"})
+    await deliver(app)
+    filing = await portal.get(approved["id"])
+    [failed] = filing["deliveries"]
+    assert (failed["status"], failed["error_code"]) == ("failed", "malformed_answer")
+    assert "certificate_number" in failed["reason"]
+    # The hub keeps its own copy as the source: it does not know the owner's number.
+    assert filing["result"]["confirmed_at"] is None
+    assert filing["result"]["record"]["certificate_number"] == "DA1234567"
