@@ -117,6 +117,14 @@ class Settings(BaseSettings):
     delivery_backoff_max_seconds: float = Field(
         default=300.0, gt=0, description="Longest wait between two attempts."
     )
+    change_feeds: bool = Field(
+        default=True,
+        description="Read the source systems' change feeds from this instance (several may: "
+        "each page is taken once).",
+    )
+    change_feed_poll_seconds: float = Field(
+        default=0.5, gt=0, description="How often each change feed is read."
+    )
     quality_flush_seconds: float = Field(
         default=5.0, description="How often live data-quality counters are written to the database."
     )

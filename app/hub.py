@@ -19,6 +19,7 @@ from dictionary import Dictionary
 
 if TYPE_CHECKING:
     from app.audit.service import AuditLog
+    from app.changes.ingest import FeedReader
     from app.changes.log import ChangeListener
     from app.deliveries.sender import Outbox
     from app.registry.sync import DictionarySync
@@ -44,6 +45,8 @@ class Hub:
     metrics: HubMetrics
     # Sends the deliveries; None only while the hub is being built.
     outbox: Outbox | None = None
+    # Reads the source systems' change feeds into the change log.
+    feeds: FeedReader | None = None
     # Told of every change appended to the change log, in the appending transaction.
     change_listeners: list[ChangeListener] = field(default_factory=list)
     # `serve --demo`: the mock systems mounted in this process, by system name.

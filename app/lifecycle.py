@@ -11,6 +11,7 @@ from fastapi import FastAPI
 
 from app import demo
 from app.audit.service import AuditLog, load_subject_key
+from app.changes.ingest import FeedReader
 from app.config import Settings
 from app.db import create_engine, create_sessionmaker
 from app.deliveries.models import CORRECTION, RESULT
@@ -57,6 +58,7 @@ async def build_hub(settings: Settings, metrics: HubMetrics) -> Hub:
     hub.outbox = Outbox(
         hub, settle={RESULT: settlements.result, CORRECTION: settlements.correction}
     )
+    hub.feeds = FeedReader(hub)
     return hub
 
 
@@ -73,6 +75,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await demo.bootstrap(hub)
     if settings.delivery_sender and hub.outbox is not None:
         await hub.outbox.start()
+    if settings.change_feeds and hub.feeds is not None:
+        await hub.feeds.start()
     log.info(
         "hub ready: %d record types, database %s",
         len(hub.dictionary.record_types),
@@ -91,6 +95,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     try:
         yield
     finally:
+        if hub.feeds is not None:
+            await hub.feeds.stop()
         if hub.outbox is not None:
             await hub.outbox.stop()
         await hub.connectors.aclose()

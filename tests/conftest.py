@@ -124,6 +124,8 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         # Deliveries stay in the outbox unless a test is about them: it drives the sender
         # (`hub.outbox.run_once()`) or turns it on, so what a test reads never races it.
         delivery_sender=False,
+        # Likewise the change feeds: a test about them reads them (`hub.feeds.run_once()`).
+        change_feeds=False,
     )
 
 

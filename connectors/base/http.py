@@ -43,6 +43,7 @@ from connectors.errors import (
     SubjectNotFound,
 )
 from connectors.mapping import CompiledMapping, MappingError, NotFoundSpec, Pagination, _walk
+from connectors.mapping.feed import CompiledFeed
 from connectors.mapping.write import SourceRequest
 
 USER_AGENT = "declare-once-hub/0.1"
@@ -234,6 +235,14 @@ class HttpConnector(ProbeMixin):
 
         await self._paged(dict(listing.params), listing.pagination, read, take)
         return list(subjects)
+
+    async def read_feed(self, feed: CompiledFeed, after: int) -> tuple[list[Any], Any]:
+        """One page of the system's change feed after sequence ``after``: its entries and
+        the whole body (for the last sequence the system holds)."""
+        page = await self._guarded(
+            partial(self._page, feed.path, feed.params(after), feed.entries_at, None, True)
+        )
+        return list(page.items), page.body
 
     async def write(self, request: SourceRequest) -> WriteResponse:
         """Send one write (a delivery or a correction request) once: no retry here, the

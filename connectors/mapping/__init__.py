@@ -21,6 +21,7 @@ from .apply import CompiledMapping, MappedRecord
 from .compiler import TOP_LEVEL_KEYS, compile_mapping
 from .envelope import PAGINATION_STYLES, ListingSpec, NotFoundSpec, Pagination
 from .errors import MappingError
+from .feed import CompiledFeed, FeedEntry
 from .fields import FIELD_KEYS
 from .paths import Getter, _walk, get_path, make_getter, parse_path
 from .transforms import (
@@ -49,9 +50,11 @@ __all__ = [
     "SOURCE_TIMEZONE",
     "TOP_LEVEL_KEYS",
     "CompiledCorrection",
+    "CompiledFeed",
     "CompiledMapping",
     "CompiledWrite",
     "CorrectionAnswer",
+    "FeedEntry",
     "Getter",
     "ListingSpec",
     "MappedRecord",

@@ -13,6 +13,7 @@ from dictionary import RecordValidator, ValidationIssue
 
 from .envelope import ListingSpec, NotFoundSpec, Pagination
 from .errors import _StepFailed
+from .feed import CompiledFeed
 from .paths import Getter
 from .transforms import Step
 from .write import (
@@ -68,6 +69,7 @@ class CompiledMapping:
     _subject_params: tuple[str, ...] = field(repr=False, default=())
     writes: tuple[CompiledWrite, ...] = ()
     correction: CompiledCorrection | None = None
+    changes: CompiledFeed | None = None
     _field_specs: dict[str, Any] = field(repr=False, default_factory=dict)
 
     def write_for(self, record_type: str) -> CompiledWrite | None:

@@ -21,6 +21,7 @@ from .envelope import (
     _updated,
 )
 from .errors import MappingError, _Problems
+from .feed import compile_feed
 from .fields import _FieldCompiler
 from .write import compile_writes
 
@@ -42,6 +43,7 @@ TOP_LEVEL_KEYS = frozenset(
         "list",
         "writes",
         "correction",
+        "changes",
     }
 )
 
@@ -135,6 +137,7 @@ def compile_mapping(
     writes, correction = compile_writes(
         spec, dictionary, validator.record_type if validator else "", problems
     )
+    changes = compile_feed(spec.get("changes"), fields_spec, problems)
     reference_get, reference_steps = _reference(spec.get("source_reference"), problems)
     updated_get, updated_parse = _updated(spec.get("last_updated"), problems)
 
@@ -165,5 +168,6 @@ def compile_mapping(
         _subject_params=subject_params,
         writes=writes,
         correction=correction,
+        changes=changes,
         _field_specs={str(k): v for k, v in fields_spec.items()},
     )
