@@ -13,9 +13,8 @@ connector and record type the hub measures:
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from app.timestamps import utcnow
@@ -179,32 +178,3 @@ def percentile_days(histogram: list[int], q: float) -> float | None:
             return round(low + (high - low) * (target - running) / count, 1)
         running += count
     return float(AGE_EDGES_DAYS[-1])
-
-
-def _name_key(value: object) -> str:
-    return " ".join(unicodedata.normalize("NFC", str(value or "")).split())
-
-
-def _date_key(value: object) -> str:
-    if isinstance(value, date | datetime):
-        return value.isoformat()[:10]
-    return str(value or "")
-
-
-def person_birth_conflict(
-    person: dict[str, Any], birth: dict[str, Any], *, person_ref: str, birth_ref: str
-) -> dict[str, Any] | None:
-    """Where a Person and the subject's BirthRegistration disagree: the fields and the record
-    references only, never the values (they are personal data)."""
-    fields = []
-    if _name_key(person.get("full_name")) != _name_key(birth.get("child_full_name")):
-        fields.append("full_name")
-    if _date_key(person.get("date_of_birth")) != _date_key(birth.get("child_date_of_birth")):
-        fields.append("date_of_birth")
-    if not fields:
-        return None
-    return {
-        "fields": fields,
-        "population_reference": person_ref,
-        "civil_status_reference": birth_ref,
-    }

@@ -12,10 +12,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.audit.service import mask_citizen_id
+from app.sources.crosscheck import Rule, rules_of
 from app.sources.errors import ConnectorNotFound, NotSampleable, NotServed
 from app.sources.lookup import get_registration
 from app.sources.models import QualityWindow
-from app.sources.quality import QualityCounters, person_birth_conflict
+from app.sources.quality import QualityCounters
 from app.sources.runtime import (
     ConnectorRegistry,
     LiveConnector,
@@ -69,14 +70,21 @@ async def quality(
     return {"connector_id": row.id, "name": row.name, "record_types": record_types}
 
 
-def _find_partner(registry: ConnectorRegistry, wanted: str | None) -> LiveConnector | None:
-    for live in registry.all():
-        if wanted is not None and wanted in (live.id, live.name):
-            return live
-    if wanted is not None:
-        return None
-    partners = [c for c in registry.all() if c.enabled and "BirthRegistration" in c.mappings]
-    return partners[0] if partners else None
+def _find_partners(
+    registry: ConnectorRegistry, target: str, wanted: str | None
+) -> list[tuple[Rule, LiveConnector]]:
+    """The rules of ``target`` whose other side an enabled connector serves (``wanted``, an
+    id or name, restricts them to that connector)."""
+    found = []
+    for rule in rules_of(target):
+        if rule.left != target:
+            continue
+        for live in registry.all():
+            named = wanted is None or wanted in (live.id, live.name)
+            if named and live.enabled and rule.right in live.mappings:
+                found.append((rule, live))
+                break
+    return found
 
 
 async def scan(
@@ -112,9 +120,7 @@ async def scan(
         subjects = await live.http.list_subjects(lister, limit=sample)
     except Exception as exc:
         raise hub_error(exc) from exc
-    partner = None
-    if "Person" in targets:
-        partner = _find_partner(registry, conflicts_with)
+    partners = {t: _find_partners(registry, t, conflicts_with) for t in targets}
     started = utcnow()
     counters = {t: QualityCounters() for t in targets}
     errors_by_code: dict[str, int] = {}
@@ -134,8 +140,8 @@ async def scan(
                 errors_by_code[code] = errors_by_code.get(code, 0) + 1
             else:
                 live.observe(counters[target], target, records)
-                if target == "Person" and partner is not None and records:
-                    await _check_conflict(partner, subject, records[0], counters[target])
+                if partners[target] and records:
+                    await _check_conflicts(partners[target], subject, records[0], counters[target])
             done += 1
             if progress is not None:
                 progress(done, total)
@@ -148,7 +154,9 @@ async def scan(
                 "scan": {
                     "sample": len(subjects),
                     "requested_sample": sample,
-                    "conflicts_with": partner.name if partner is not None else None,
+                    "conflicts_with": ", ".join(sorted({p.name for _r, p in partners[target]}))
+                    or None,
+                    "conflict_rules": [r.id for r, _p in partners[target]],
                     "errors_by_code": dict(sorted(errors_by_code.items())),
                 }
             }
@@ -161,24 +169,35 @@ async def scan(
         return await quality(session, registry, identifier)
 
 
-async def _check_conflict(
-    partner: LiveConnector, subject: str, person: Any, counters: QualityCounters
+async def _check_conflicts(
+    partners: list[tuple[Rule, LiveConnector]],
+    subject: str,
+    record: Any,
+    counters: QualityCounters,
 ) -> None:
-    try:
-        births = await partner.http.fetch(partner.mappings["BirthRegistration"], subject)
-    except Exception:
-        return
-    if not births:
-        return
-    birth = births[0]
-    counters.observe_conflict_check(
-        person_birth_conflict(
-            person.data,
-            birth.data,
-            person_ref=_masked(person.raw_reference, subject),
-            birth_ref=birth.raw_reference or "",
-        )
-    )
+    """One check per subject: the first rule its record breaks (fields and references only,
+    never the values), or none; a subject none of the other systems holds is not checked."""
+    compared = False
+    for rule, partner in partners:
+        try:
+            others = await partner.http.fetch(partner.mappings[rule.right], subject)
+        except Exception:
+            continue
+        for other in others:
+            compared = True
+            fields = rule.compare(record.data, other.data)
+            if fields:
+                counters.observe_conflict_check(
+                    {
+                        "rule": rule.id,
+                        "fields": fields,
+                        "population_reference": _masked(record.raw_reference, subject),
+                        f"{partner.system}_reference": other.raw_reference or "",
+                    }
+                )
+                return
+    if compared:
+        counters.observe_conflict_check(None)
 
 
 def _masked(reference: str | None, subject: str) -> str:

@@ -145,3 +145,34 @@ async def _run_cli(cli: Any, args: list[str]) -> Any:
 
     # The command runs its own event loop; keep it off this test's loop.
     return await asyncio.to_thread(CliRunner().invoke, cli, args)
+
+
+async def test_the_scan_cross_checks_person_against_every_system_that_holds_a_record_of_them(
+    app: FastAPI, client: httpx.AsyncClient, integrator: ApiCredentials, mock_servers: Any
+) -> None:
+    patient = {
+        "timeouts": {"connect": 5.0, "read": 20.0, "total": 30.0},
+        "breaker": {"failure_threshold": 1000, "min_calls": 10000, "window": 10000},
+    }
+    population = await register(client, integrator, mock_servers, "population", **patient)
+    for system in ("civil-status", "land", "tax"):
+        await register(client, integrator, mock_servers, system, **patient)
+    answer = await client.post(
+        f"/v1/connectors/{population['id']}/quality/scan",
+        headers=integrator.headers,
+        json={"sample": 200, "record_type": "Person"},
+    )
+    assert answer.status_code == 200, answer.text
+    scan = answer.json()["record_types"]["Person"]["scan"]
+    assert scan["conflict_rules"] == [
+        "person_birth",
+        "person_death",
+        "person_marriage",
+        "person_land_owner",
+        "person_taxpayer",
+    ]
+    assert scan["conflicts_with"] == "civil-status, land, tax"
+    assert scan["clean"]["checked"] >= 190
+    for example in scan["clean"]["examples"]:
+        assert example["rule"] in scan["conflict_rules"]
+        assert example["population_reference"]
