@@ -140,6 +140,11 @@ class FieldProvenanceOut(BaseModel):
         description="For a derived field, the pointer it is copied from (`component.field` "
         "or `applicant.citizen_id`); source_system `applicant` when that is not state data.",
     )
+    corrected_at: str | None = Field(
+        default=None,
+        description="When the owning system accepted the applicant's correction of this "
+        "value, which the dossier then took.",
+    )
 
 
 class OwnerAnswerOut(BaseModel):

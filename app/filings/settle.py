@@ -6,7 +6,9 @@
   the new state (read your own writes), instead of the hub's copy.
 * A correction request answered: the correction is resolved (accepted, with the value the
   owner now holds) or rejected (with the owner's reason); the citizen sees the answer at
-  ``GET /v1/me/corrections``. A correction request that could not be delivered stays
+  ``GET /v1/me/corrections``. An accepted value also replaces the disputed one in the filing
+  while it is undecided (its provenance says ``corrected_at``), and what derives from it
+  follows. A correction request that could not be delivered stays
   ``forwarded``, its delivery ``failed`` with the reason.
 """
 
@@ -17,8 +19,10 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.deliveries.sender import Settlement
-from app.filings.models import CorrectionRequest, FilingResult
-from app.filings.values import json_ready
+from app.filings.derive import derive
+from app.filings.models import CorrectionRequest, Filing, FilingResult
+from app.filings.states import DRAFT, PREFILLED, SUBMITTED
+from app.filings.values import json_ready, split_pointer
 from app.timestamps import utcnow
 from dictionary import Dictionary
 
@@ -74,4 +78,32 @@ class FilingSettlements:
         )
         correction.status = "resolved" if accepted else "rejected"
         correction.updated_at = now
+        if accepted:
+            await self._take_corrected_value(session, correction, answer.get("value"))
         await session.flush()
+
+    async def _take_corrected_value(
+        self, session: AsyncSession, correction: CorrectionRequest, value: Any
+    ) -> None:
+        """The filing that disputed the value holds what the owner holds now (and whatever
+        is derived from it follows), while it is not decided yet."""
+        filing = await session.get(Filing, correction.filing_id, with_for_update=True)
+        if filing is None or filing.status not in (DRAFT, PREFILLED, SUBMITTED) or value is None:
+            return
+        parts = split_pointer(correction.field)
+        if parts is None:
+            return
+        component_id, name = parts
+        dossier = {k: dict(v) for k, v in filing.dossier.items()}
+        provenance = dict(filing.provenance)
+        dossier.setdefault(component_id, {})[name] = json_ready(value)
+        origin = dict(provenance.get(correction.field) or {})
+        stamp = utcnow().isoformat()
+        provenance[correction.field] = {**origin, "retrieved_at": stamp, "corrected_at": stamp}
+        procedure = self._dictionary.procedure(filing.procedure)
+        typed = list(filing.typed_fields)
+        derive(
+            procedure, filing.applicant_id, filing.component_states, dossier, provenance, typed
+        )
+        filing.dossier, filing.provenance, filing.typed_fields = dossier, provenance, typed
+        filing.updated_at = utcnow()

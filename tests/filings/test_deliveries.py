@@ -281,13 +281,18 @@ async def test_a_forwarded_correction_is_answered_by_the_owner(
     await portal.fill(following["id"], scenario.before)
     again = await portal.prefill(following["id"])
     now_held = again["dossier"]["land_certificate"]["area_m2"]
+    disputing = await portal.get(opened["id"])
+    held_there = disputing["dossier"]["land_certificate"]["area_m2"]
     if decision == "resolved":
         assert answer["decision"] == "accepted" and answer["value"] == wanted
         assert now_held == wanted  # the next pull returns the corrected value
+        # ...and the filing that disputed it holds it now, its provenance saying so.
+        assert held_there == wanted
+        assert disputing["provenance"]["/land_certificate/area_m2"]["corrected_at"]
     else:
         assert answer["decision"] == "rejected"
         assert "đo đạc lại" in answer["reason"]
-        assert now_held == area
+        assert now_held == area and held_there == area
 
 
 async def test_the_probe_dry_runs_each_write_the_source_offers(
