@@ -102,8 +102,6 @@ class FilingSettlements:
         provenance[correction.field] = {**origin, "retrieved_at": stamp, "corrected_at": stamp}
         procedure = self._dictionary.procedure(filing.procedure)
         typed = list(filing.typed_fields)
-        derive(
-            procedure, filing.applicant_id, filing.component_states, dossier, provenance, typed
-        )
+        derive(procedure, filing.applicant_id, filing.component_states, dossier, provenance, typed)
         filing.dossier, filing.provenance, filing.typed_fields = dossier, provenance, typed
         filing.updated_at = utcnow()
