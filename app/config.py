@@ -125,6 +125,45 @@ class Settings(BaseSettings):
     change_feed_poll_seconds: float = Field(
         default=0.5, gt=0, description="How often each change feed is read."
     )
+    webhook_sender: bool = Field(
+        default=True,
+        description="Send the subscriptions' webhooks from this instance (several may: each "
+        "event is claimed by one).",
+    )
+    webhook_poll_seconds: float = Field(
+        default=0.25, gt=0, description="How often the webhook sender looks for due events."
+    )
+    webhook_concurrency: int = Field(
+        default=64, ge=1, le=1000, description="Most webhooks one instance has in flight."
+    )
+    webhook_timeout_seconds: float = Field(
+        default=5.0, gt=0, le=60, description="A receiver slower than this fails the attempt."
+    )
+    webhook_lease_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="A claimed webhook not settled within this time (its instance died) is "
+        "taken over by another.",
+    )
+    webhook_retry_scale: float = Field(
+        default=1.0,
+        ge=0,
+        description="Multiplies the Standard Webhooks retry schedule (0, 5 s, 5 min, 30 min, "
+        "2 h, 5 h, 10 h, 10 h); tests shorten it.",
+    )
+    webhook_allowed_hosts: list[str] = Field(
+        default=["127.0.0.1", "localhost", "::1"],
+        description="The only hosts webhooks may be sent to (JSON list); https is required "
+        "except for loopback hosts.",
+    )
+    webhook_secret_grace_seconds: float = Field(
+        default=86_400.0,
+        ge=0,
+        description="After a secret rotation, how long the previous secret keeps signing too.",
+    )
+    change_retention_days: float = Field(
+        default=30.0, gt=0, description="How far back a subscription's pull feed and replay reach."
+    )
     quality_flush_seconds: float = Field(
         default=5.0, description="How often live data-quality counters are written to the database."
     )

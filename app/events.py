@@ -31,6 +31,11 @@ class EventKind:
     DELIVERY_REPLAYED = "admin.delivery_replayed"
     # One attempt to send a record (or a correction request) to the system that holds it.
     DELIVERY_ATTEMPT = "delivery.attempt"
+    # A subscription created, paused, resumed, replayed, re-keyed or deleted by its client.
+    SUBSCRIPTION_CHANGED = "subscription.changed"
+    # A subscriber told that a record about a subject changed (a webhook sent, or a pull feed
+    # page served): which record type and fields, never the values.
+    SUBSCRIPTION_NOTIFIED = "subscription.notified"
     CONSENT_CHANGED = "consent.changed"
     AUDIT_QUERY = "audit.query"
 

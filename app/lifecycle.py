@@ -25,6 +25,8 @@ from app.security.caches import AccessRightsCache, KeyAuthenticator
 from app.security.citizen import CitizenTokenVerifier
 from app.security.keyfiles import protect_at_rest
 from app.sources.runtime import create_registry
+from app.subscriptions.fanout import SubscriptionFanout, sender_of
+from app.subscriptions.sender import WebhookSender
 from dictionary import load_dictionary
 
 log = logging.getLogger("hub")
@@ -59,6 +61,7 @@ async def build_hub(settings: Settings, metrics: HubMetrics) -> Hub:
         hub, settle={RESULT: settlements.result, CORRECTION: settlements.correction}
     )
     hub.feeds = FeedReader(hub)
+    hub.change_listeners.append(SubscriptionFanout(hub, WebhookSender(hub)))
     return hub
 
 
@@ -75,6 +78,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await demo.bootstrap(hub)
     if settings.delivery_sender and hub.outbox is not None:
         await hub.outbox.start()
+    webhooks = sender_of(hub)
+    if settings.webhook_sender and webhooks is not None:
+        await webhooks.start()
     if settings.change_feeds and hub.feeds is not None:
         await hub.feeds.start()
     log.info(
@@ -99,6 +105,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             await hub.feeds.stop()
         if hub.outbox is not None:
             await hub.outbox.stop()
+        if webhooks is not None:
+            await webhooks.stop()
         await hub.connectors.aclose()
         await hub.audit.stop()
         await hub.engine.dispose()

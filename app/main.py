@@ -26,6 +26,8 @@ from app.registry.router import router as dictionary_router
 from app.registry.router import validation_router
 from app.security.router import router as clients_router
 from app.sources.router import router as connectors_router
+from app.subscriptions.router import admin_router as subscriptions_admin_router
+from app.subscriptions.router import router as subscriptions_router
 
 # The data path first: routes are matched in order and it is the hot one.
 ROUTERS = [
@@ -45,6 +47,8 @@ ROUTERS = [
     my_filings_router,
     declare_once_stats_router,
     deliveries_router,
+    subscriptions_router,
+    subscriptions_admin_router,
 ]
 
 

@@ -9,6 +9,7 @@ from app.filings import models as filings_models
 from app.registry import models as registry_models
 from app.security import models as security_models
 from app.sources import models as sources_models
+from app.subscriptions import models as subscriptions_models
 
 __all__ = [
     "Base",
@@ -20,4 +21,5 @@ __all__ = [
     "registry_models",
     "security_models",
     "sources_models",
+    "subscriptions_models",
 ]
