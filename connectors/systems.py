@@ -32,6 +32,7 @@ ADAPTERS: dict[str, SystemAdapter] = {
                 "MarriageRegistration",
                 "DeathRegistration",
                 "MaritalStatusCertificate",
+                "MedicalBirthCertificate",
             ),
             auth_kind="oauth2",
             timeouts=Timeouts(connect=2.0, read=5.0, total=10.0),

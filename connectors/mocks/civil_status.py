@@ -15,6 +15,9 @@ GET /hotich/v1/cong-dan/{soDinhDanh}/ket-hon      the person's marriages (either
 GET /hotich/v1/khai-tu?batDau=&soLuong=           death registrations, by offset (no total)
 GET /hotich/v1/khai-tu/{soDinhDanh}               the death registration of a person
 GET /hotich/v1/xac-nhan-hon-nhan/{soDinhDanh}     the person's marital-status certificate
+GET /hotich/v1/giay-chung-sinh?soDinhDanhMe=      medical birth certificates held under the
+                                                  mother's citizen ID (birth_certificates.py)
+GET /hotich/v1/giay-chung-sinh?batDau=&soLuong=   all of them, by offset (no total)
 POST /hotich/v1/khai-sinh, /ket-hon, /khai-tu     register one (civil_status_writes.py)
 POST /hotich/v1/yeu-cau-dinh-chinh                decide a correction (civil_status_writes.py)
 GET /hotich/v1/bien-dong?sauSoThuTu=&soLuong=     the change feed (connectors/mocks/feeds.py)
@@ -54,6 +57,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from connectors.mocks.birth_certificates import certificate_route
 from connectors.mocks.civil_status_writes import (
     BIRTH_RULES,
     CivilRegister,
@@ -317,6 +321,7 @@ def build_spec(dataset: Dataset) -> SystemSpec:
             Route("GET", "/hotich/v1/khai-tu", list_deaths),
             Route("GET", "/hotich/v1/khai-tu/{soDinhDanh}", get_death),
             Route("GET", "/hotich/v1/xac-nhan-hon-nhan/{soDinhDanh}", get_certificate),
+            certificate_route(dataset, _ok, TIMESTAMP),
             *(writer.route(writes) for writer in writers),
             feed.route(),
         ),

@@ -56,6 +56,17 @@ REFERENCE_DATE = date(2026, 10, 1)
 UNIT_SIZE = 6
 CONFLICT_BLOCK = 1_000
 
+# Medical birth certificates: the births of the last 60 days (the time the law gives to
+# register one, Law on Civil Status 2014, Art. 15), at about 9 % a year for a married woman of
+# 18 to 44 and 1.2 % for an unmarried one; about 1.5 % of them twins.
+RECENT_BIRTH_DAYS = 60
+RECENT_BIRTH_RATE_MARRIED = 0.015
+RECENT_BIRTH_RATE_UNMARRIED = 0.002
+TWIN_RATE = 0.015
+# The couples of the first DEMO_MOTHERS demo citizens have just had a child, so that the demo
+# and the tests can register a birth from its certificate.
+DEMO_MOTHERS = 10
+
 _SERIAL_SPACE = 1_000_000
 _SERIAL_MULTIPLIER = 387_419  # odd and not a multiple of 5: invertible modulo 10**6
 _SERIAL_INVERSE = pow(_SERIAL_MULTIPLIER, -1, _SERIAL_SPACE)
@@ -239,6 +250,22 @@ class Conflict:
 
 
 @dataclass(frozen=True, slots=True)
+class BirthCertificate:
+    """A medical birth certificate (giấy chứng sinh): issued by the health facility where the
+    child was born and sent to the civil-status register, which holds it under the mother's
+    citizen ID (Decree 63/2024/ND-CP). The child is in no register until the birth is."""
+
+    mother: int
+    ordinal: int  # 0; 1 for the second of twins
+    certificate_number: str
+    issued: date
+    child_date_of_birth: date
+    child_sex: Sex
+    province_code: str  # code in force: where the child was born
+    facility: str
+
+
+@dataclass(frozen=True, slots=True)
 class _Core:
     """A unit's grandparents and the two children they had, drawn from the unit's own stream."""
 
@@ -290,6 +317,9 @@ class Dataset:
         self._residence = lru_cache(maxsize=16_384)(self._build_residence)
         self._deceased: list[int] = []  # indices of the deceased found so far, in order
         self._deceased_scanned = 0
+        self._demo_mothers: frozenset[int] | None = None
+        self._certificates: list[tuple[int, int]] = []  # (mother, ordinal) found so far
+        self._certificates_scanned = 0
 
     # -- identity ---------------------------------------------------------------------------
 
@@ -715,6 +745,85 @@ class Dataset:
         if person.is_deceased or _years_after(person.date_of_birth, 18) > REFERENCE_DATE:
             return None
         return REFERENCE_DATE - timedelta(days=stable_hash(self.seed, 811, index) % 170)
+
+    def demo_mothers(self) -> frozenset[int]:
+        """The wives of the first :data:`DEMO_MOTHERS` demo citizens (a demo citizen who is a
+        woman is her own): each has just given birth, whatever her age."""
+        if self._demo_mothers is None:
+            found: set[int] = set()
+            seen = 0
+            for unit in range(self.units):
+                for slot in (2, 3):
+                    if seen < DEMO_MOTHERS and self.is_demo_candidate(unit * UNIT_SIZE + slot):
+                        seen += 1
+                        found.add(unit * UNIT_SIZE + 3)  # the couple's wife
+                if seen == DEMO_MOTHERS:
+                    break
+            self._demo_mothers = frozenset(found)
+        return self._demo_mothers
+
+    def birth_certificates(self, index: int) -> list[BirthCertificate]:
+        """The medical birth certificates held under this woman's citizen ID: one for a birth
+        in the last :data:`RECENT_BIRTH_DAYS` days of the reference date (two for twins, in
+        order of birth), at the rates above; none if she had another child less than a year
+        before. A demo mother's child was born two to six days before the reference date."""
+        person = self.person(index)
+        if person.sex != "F" or person.is_deceased:
+            return []
+        demo = index in self.demo_mothers()
+        if demo:
+            born = REFERENCE_DATE - timedelta(days=2 + stable_hash(self.seed, 1201, index) % 5)
+        else:
+            dob = person.date_of_birth
+            if not _years_after(dob, 18) <= REFERENCE_DATE < _years_after(dob, 45):
+                return []
+            married = person.marital_status == "MARRIED" and person.spouse is not None
+            rate = RECENT_BIRTH_RATE_MARRIED if married else RECENT_BIRTH_RATE_UNMARRIED
+            if _uniform(self.seed, 1202, index) >= rate:
+                return []
+            days_ago = stable_hash(self.seed, 1203, index) % RECENT_BIRTH_DAYS
+            born = REFERENCE_DATE - timedelta(days=days_ago)
+            family = self._unit(person.unit).persons if person.unit is not None else ()
+            if any(p.mother == index and p.date_of_birth > born - timedelta(days=365)
+                   for p in family):  # fmt: skip
+                return []
+        twins = not demo and _uniform(self.seed, 1204, index) < TWIN_RATE
+        residence = self.residence(index)
+        province = (
+            residence.province_code
+            if residence is not None
+            else self.provinces.current(person.birth_province)
+        )
+        rng = _rng(self.seed, 1205, index)
+        label, place = self.provinces.labels[province], rng.choice(names.PLACES)
+        facility = rng.choice(
+            (f"Bệnh viện Phụ sản {label}", f"Bệnh viện Đa khoa {label}",
+             f"Trung tâm Y tế khu vực {place}", f"Trạm Y tế xã {place}")
+        )  # fmt: skip
+        issued = min(born + timedelta(days=rng.randint(0, 2)), REFERENCE_DATE)
+        serial = rng.randrange(1_000_000)
+        return [
+            BirthCertificate(
+                mother=index,
+                ordinal=k,
+                certificate_number=f"{(serial + k) % 1_000_000:06d}/{born.year}/GCS",
+                issued=issued,
+                child_date_of_birth=born,
+                child_sex="M" if rng.random() < 0.512 else "F",
+                province_code=province,
+                facility=facility,
+            )
+            for k in range(2 if twins else 1)
+        ]
+
+    def certificates_held(self, start: int, count: int) -> list[BirthCertificate]:
+        """The start-th to (start+count)-th certificates the register holds, in the order of
+        the mothers' indices. Found by scanning and remembered, as :meth:`deceased`."""
+        while len(self._certificates) < start + count and self._certificates_scanned < self.size:
+            index = self._certificates_scanned
+            self._certificates += [(index, c.ordinal) for c in self.birth_certificates(index)]
+            self._certificates_scanned += 1
+        return [self.birth_certificates(m)[k] for m, k in self._certificates[start : start + count]]
 
     # -- land -----------------------------------------------------------------------------------
 

@@ -22,6 +22,7 @@ SYSTEM_RECORD_TYPES: dict[str, list[str]] = {
         "MarriageRegistration",
         "DeathRegistration",
         "MaritalStatusCertificate",
+        "MedicalBirthCertificate",
     ],
     "land": ["LandParcel", "LandUseRightCertificate"],
     "tax": ["Taxpayer", "TaxObligationStatus"],
