@@ -94,18 +94,12 @@ def scenarios(dataset: Dataset) -> list[Scenario]:
         Scenario(
             "birth-registration",
             woman,
-            # The mother declares, the child's particulars from the medical birth certificate.
+            # The mother declares and names the child; the register holds her medical birth
+            # certificate, which gives the child's date and province of birth and sex.
             before={
                 "birth_declaration": {
                     "declarant_relationship": "Mẹ",
                     "child_full_name": "Huỳnh Minh An",
-                    "child_date_of_birth": "2026-11-20",
-                    "child_sex": "M",
-                    "child_place_of_birth_province": "01",
-                },
-                "medical_birth_certificate": {
-                    "certificate_number": "GCS-2026-0001",
-                    "issued_date": "2026-11-21",
                 },
             },
         ),

@@ -67,6 +67,9 @@ def test_the_shipped_derivations_lint_clean() -> None:
         "marriage_declaration.wife_citizen_id",
     ]
     assert derived["birth-registration"] == [
+        "birth_declaration.child_date_of_birth",
+        "birth_declaration.child_place_of_birth_province",
+        "birth_declaration.child_sex",
         "birth_declaration.father_citizen_id",
         "birth_declaration.mother_citizen_id",
     ]

@@ -68,8 +68,12 @@ async def test_a_parent_who_declares_a_birth_is_not_asked_for_their_own_id(
     )
     assert mother["dossier"]["birth_declaration"]["mother_citizen_id"] == WOMAN
     assert "mother_citizen_id" not in _to_type(mother, "birth_declaration")
-    # Unmarried as far as anyone knows yet: the father's ID waits for the marriage record.
+    # Unmarried as far as anyone knows yet: the father's ID waits for the marriage record, the
+    # child's particulars for the medical birth certificate.
     assert _derived(mother, "birth_declaration") == {
+        "child_date_of_birth": "medical_birth_certificate.child_date_of_birth",
+        "child_sex": "medical_birth_certificate.child_sex",
+        "child_place_of_birth_province": "medical_birth_certificate.child_place_of_birth_province",
         "mother_citizen_id": "applicant.citizen_id",
         "father_citizen_id": "parents_marriage.husband_citizen_id",
     }
@@ -148,66 +152,85 @@ async def test_a_certificate_number_typed_to_pick_the_parcel_is_the_pulls_once_v
 
 
 def _couple(dataset: Any) -> tuple[str, str, Any]:
-    """The first demo citizen (a man), his wife, and the day their marriage was registered."""
+    """The first demo citizen (a man), his wife, and the day their marriage was registered.
+    The civil-status register holds her medical birth certificate: she has just given birth."""
     husband = dataset.demo_citizens(1)[0]
     person = dataset.person_by_id(husband)
     married_on = dataset.marriages_of(person.index)[0].registration_date
     return husband, str(dataset.citizen_id(person.spouse)), married_on
 
 
-async def test_the_mothers_husband_is_the_father_of_a_child_born_in_the_marriage(
+def _couple_without_a_birth_certificate(dataset: Any) -> tuple[str, str, Any]:
+    """A married couple on record without a defect whose wife holds no medical birth
+    certificate (she gave birth elsewhere, abroad, at home...), and their marriage's day."""
+    for unit in range(dataset.units):
+        husband, wife = dataset.person(6 * unit + 2), dataset.person(6 * unit + 3)
+        if (
+            husband.marital_status == wife.marital_status == "MARRIED"
+            and not dataset.has_defect(husband.index)
+            and not dataset.has_defect(wife.index)
+            and not dataset.birth_certificates(wife.index)
+        ):
+            married_on = dataset.marriages_of(wife.index)[0].registration_date
+            return husband.citizen_id, wife.citizen_id, married_on
+    raise AssertionError("no married couple without a birth certificate")
+
+
+async def test_the_childs_particulars_are_the_medical_birth_certificates(
     portal: Portal, sources: Any
 ) -> None:
-    husband, mother, married_on = _couple(sources.dataset)
+    dataset = sources.dataset
+    husband, mother, _ = _couple(dataset)
+    certificate = dataset.birth_certificates(dataset.index_of(mother))[0]
     procedure = await portal.procedure("birth-registration")
     opened = await portal.open(procedure["code"], mother)
-    await portal.fill(
-        opened["id"],
-        {
-            "birth_declaration": {
-                "declarant_relationship": "Mẹ",
-                "child_date_of_birth": married_on.isoformat(),  # on the day counts
-            }
-        },
+    filled = await portal.fill(
+        opened["id"], {"birth_declaration": {"declarant_relationship": "Mẹ"}}
     )
+    # Held for the certificate while it is not pulled: no one types them meanwhile.
+    assert "child_date_of_birth" in _derived(filled, "birth_declaration")
+    assert "child_sex" not in _to_type(filled, "birth_declaration")
+    early = await portal.patch(opened["id"], {"birth_declaration": {"child_sex": "F"}})
+    assert early.status_code == 409
+    assert early.json()["code"] == "field_derived"
+
     prefilled = await portal.prefill(opened["id"])
+    pulled = prefilled["dossier"]["medical_birth_certificate"]
+    assert pulled["certificate_number"] == certificate.certificate_number
+    assert pulled["issued_date"] == certificate.issued.isoformat()
+    declaration = prefilled["dossier"]["birth_declaration"]
+    assert declaration["child_date_of_birth"] == certificate.child_date_of_birth.isoformat()
+    assert declaration["child_sex"] == certificate.child_sex
+    assert declaration["child_place_of_birth_province"] == certificate.province_code
+    for name in ("child_date_of_birth", "child_sex", "child_place_of_birth_province"):
+        origin = prefilled["provenance"][f"/birth_declaration/{name}"]
+        assert origin == {
+            **prefilled["provenance"][f"/medical_birth_certificate/{name}"],
+            "derived_from": f"medical_birth_certificate.{name}",
+        }
+        assert origin["source_system"] == "civil_status"
+        assert origin["verified"] is True
+    # The presumption compares her marriage with the date of birth the certificate gives.
     assert prefilled["dossier"]["mother_identity"]["marital_status"] == "MARRIED"
-    assert prefilled["dossier"]["birth_declaration"]["father_citizen_id"] == husband
+    assert declaration["father_citizen_id"] == husband
     assert prefilled["dossier"]["father_identity"]["citizen_id"] == husband
     origin = prefilled["provenance"]["/birth_declaration/father_citizen_id"]
     assert origin["derived_from"] == "parents_marriage.husband_citizen_id"
     assert origin["source_system"] == "civil_status"
-    assert "father_citizen_id" not in _to_type(prefilled, "birth_declaration")
+    assert prefilled["typed_fields"] == ["/birth_declaration/declarant_relationship"]
     assert_provenance(procedure, prefilled)
-    refused = await portal.patch(opened["id"], {"birth_declaration": {"father_citizen_id": OTHER}})
-    assert refused.status_code == 409
-    assert refused.json()["code"] == "field_derived"
+    for refused_value in ({"child_date_of_birth": "2026-09-01"}, {"father_citizen_id": OTHER}):
+        refused = await portal.patch(opened["id"], {"birth_declaration": refused_value})
+        assert refused.status_code == 409
+        assert refused.json()["code"] == "field_derived"
 
 
-async def test_a_child_born_before_the_marriage_is_not_presumed_the_husbands(
+async def test_without_a_birth_certificate_the_declarant_gives_the_childs_particulars(
     portal: Portal, sources: Any
 ) -> None:
-    husband, mother, married_on = _couple(sources.dataset)
-    opened = await portal.open("birth-registration", mother)
-    before = (married_on - timedelta(days=1)).isoformat()
-    await portal.fill(
-        opened["id"],
-        {"birth_declaration": {"declarant_relationship": "Mẹ", "child_date_of_birth": before}},
-    )
-    prefilled = await portal.prefill(opened["id"])
-    assert "father_citizen_id" not in prefilled["dossier"]["birth_declaration"]
-    assert "father_citizen_id" in _to_type(prefilled, "birth_declaration")
-    assert plan_of(prefilled)["father_identity"]["error"]["code"] == "subject_unknown"
-    # The declarant may name the father (one who acknowledges the child, Art. 88(1)).
-    typed = await portal.fill(opened["id"], {"birth_declaration": {"father_citizen_id": husband}})
-    assert "/birth_declaration/father_citizen_id" in typed["typed_fields"]
-
-
-async def test_without_the_childs_date_of_birth_the_husband_is_not_presumed_the_father(
-    portal: Portal, sources: Any
-) -> None:
-    husband, mother, _ = _couple(sources.dataset)
-    opened = await portal.open("birth-registration", mother)
+    husband, mother, married_on = _couple_without_a_birth_certificate(sources.dataset)
+    procedure = await portal.procedure("birth-registration")
+    opened = await portal.open(procedure["code"], mother)
     filled = await portal.fill(
         opened["id"], {"birth_declaration": {"declarant_relationship": "Mẹ"}}
     )
@@ -217,18 +240,53 @@ async def test_without_the_childs_date_of_birth_the_husband_is_not_presumed_the_
     refused = await portal.patch(opened["id"], {"birth_declaration": {"father_citizen_id": MAN}})
     assert refused.status_code == 409
     assert refused.json()["code"] == "field_derived"
-    # Pulled, the marriage says nothing about a child whose date of birth is not known.
+    # Pulled, the register holds no certificate, and the marriage says nothing about a child
+    # whose date of birth is not known.
     prefilled = await portal.prefill(opened["id"])
+    assert plan_of(prefilled)["medical_birth_certificate"]["error"]["code"] == "subject_not_found"
     assert prefilled["dossier"]["parents_marriage"]["husband_citizen_id"] == husband
+    to_type = _to_type(prefilled, "birth_declaration")
+    for name in ("child_date_of_birth", "child_sex", "child_place_of_birth_province"):
+        assert name in to_type
     assert "father_citizen_id" not in prefilled["dossier"]["birth_declaration"]
-    assert "father_citizen_id" in _to_type(prefilled, "birth_declaration")
-    # Given the date, the presumption holds (the father's record waits for the next prefill).
+    assert "father_citizen_id" in to_type
+    # Given the date (the day of the marriage counts), the presumption holds; the father's
+    # record waits for the next prefill.
     born = await portal.fill(
-        opened["id"], {"birth_declaration": {"child_date_of_birth": "2026-11-20"}}
+        opened["id"],
+        {
+            "birth_declaration": {
+                "child_date_of_birth": married_on.isoformat(),
+                "child_sex": "F",
+                "child_place_of_birth_province": "01",
+            }
+        },
     )
     assert born["dossier"]["birth_declaration"]["father_citizen_id"] == husband
+    assert "/birth_declaration/child_date_of_birth" in born["typed_fields"]
+    origin = born["provenance"]["/birth_declaration/father_citizen_id"]
+    assert origin["derived_from"] == "parents_marriage.husband_citizen_id"
     again = await portal.prefill(opened["id"])
     assert again["dossier"]["father_identity"]["citizen_id"] == husband
+    assert again["dossier"]["birth_declaration"]["child_date_of_birth"] == married_on.isoformat()
+    assert_provenance(procedure, again)
+
+
+async def test_a_child_born_before_the_marriage_is_not_presumed_the_husbands(
+    portal: Portal, sources: Any
+) -> None:
+    husband, mother, married_on = _couple_without_a_birth_certificate(sources.dataset)
+    opened = await portal.open("birth-registration", mother)
+    await portal.fill(opened["id"], {"birth_declaration": {"declarant_relationship": "Mẹ"}})
+    prefilled = await portal.prefill(opened["id"])
+    assert plan_of(prefilled)["father_identity"]["error"]["code"] == "subject_unknown"
+    before = (married_on - timedelta(days=1)).isoformat()
+    born = await portal.fill(opened["id"], {"birth_declaration": {"child_date_of_birth": before}})
+    assert "father_citizen_id" not in born["dossier"]["birth_declaration"]
+    assert "father_citizen_id" in _to_type(born, "birth_declaration")
+    # The declarant may name the father (one who acknowledges the child, Art. 88(1)).
+    typed = await portal.fill(opened["id"], {"birth_declaration": {"father_citizen_id": husband}})
+    assert "/birth_declaration/father_citizen_id" in typed["typed_fields"]
 
 
 async def test_a_spouse_who_registers_a_death_is_not_asked_the_relationship(

@@ -13,7 +13,9 @@ import pytest
 from dictionary import load_dictionary
 from tests.helpers.filings import Portal, assert_provenance, plan_of
 
-CHILD_ID = "001226000123"  # Hanoi (001), born in the 21st century, male (2), in 2026 (26)
+# Hanoi (001), born in the 21st century, male (2), in 2026 (26): the demo mother's newborn is
+# a boy born in 2026 (her medical birth certificate, People.newborn).
+CHILD_ID = "001226000123"
 
 
 @dataclass
@@ -38,6 +40,8 @@ class People:
     requester: str
     land_owner: str
     certificate: str
+    # The woman's medical birth certificate as the dossier holds it (field -> value).
+    newborn: dict[str, str] = field(default_factory=dict)
 
 
 def people_of(mocks: Any) -> People:
@@ -51,9 +55,18 @@ def people_of(mocks: Any) -> People:
     owner = demo[1]
     parcels = dataset.parcels_of(dataset.person_by_id(owner).index)
     certificate = next(p.certificate_number for p in parcels if p.certificate_number)
+    woman = spouse(demo[0])
+    birth = dataset.birth_certificates(dataset.index_of(woman))[0]
+    newborn = {
+        "certificate_number": birth.certificate_number,
+        "issued_date": birth.issued.isoformat(),
+        "child_date_of_birth": birth.child_date_of_birth.isoformat(),
+        "child_sex": birth.child_sex,
+        "child_place_of_birth_province": birth.province_code,
+    }
     return People(
         man=demo[0],
-        woman=spouse(demo[0]),
+        woman=woman,
         widower=demo[1],
         late_wife=spouse(demo[1]),
         groom=demo[2],
@@ -61,6 +74,7 @@ def people_of(mocks: Any) -> People:
         requester=demo[3],
         land_owner=owner,
         certificate=certificate,
+        newborn=newborn,
     )
 
 
@@ -70,25 +84,11 @@ def scenarios(p: People) -> dict[str, Scenario]:
         "birth-registration": Scenario(
             "birth-registration",
             p.woman,
-            # The mother declares: her ID is the applicant's, the father's her husband's (she
-            # was married on the child's date of birth, which the presumption compares).
-            before={
-                "birth_declaration": {
-                    "declarant_relationship": "Mẹ",
-                    "child_date_of_birth": "2026-11-20",
-                }
-            },
-            after={
-                "birth_declaration": {
-                    "child_full_name": "Huỳnh Minh An",
-                    "child_sex": "M",
-                    "child_place_of_birth_province": "01",
-                },
-                "medical_birth_certificate": {
-                    "certificate_number": "GCS-2026-0001",
-                    "issued_date": "2026-11-21",
-                },
-            },
+            # The mother declares: her ID is the applicant's. The register holds her medical
+            # birth certificate: the child's date and province of birth and sex are its, and
+            # the father is her husband (she was married on that date of birth).
+            before={"birth_declaration": {"declarant_relationship": "Mẹ"}},
+            after={"birth_declaration": {"child_full_name": "Huỳnh Minh An"}},
             result={
                 "registration_number": "KS-2026/0001",
                 "registration_date": decided_on,
@@ -100,6 +100,12 @@ def scenarios(p: People) -> dict[str, Scenario]:
                 "/birth_declaration/mother_citizen_id": p.woman,
                 "/birth_declaration/father_citizen_id": p.man,
                 "/father_identity/citizen_id": p.man,
+                **{f"/medical_birth_certificate/{k}": v for k, v in p.newborn.items()},
+                **{
+                    f"/birth_declaration/{k}": v
+                    for k, v in p.newborn.items()
+                    if k.startswith("child_")
+                },
             },
         ),
         "death-registration": Scenario(
@@ -348,7 +354,7 @@ async def test_a_birth_registration_is_reused_by_the_next_procedure_about_the_ch
             "registrant_identity": {
                 "citizen_id": CHILD_ID,
                 "full_name": "Huỳnh Minh An",
-                "date_of_birth": "2026-11-20",
+                "date_of_birth": people.newborn["child_date_of_birth"],
             },
             "residence_declaration": {"relationship_to_head": "CHILD"},
         },

@@ -128,14 +128,14 @@ async def test_opening_refuses_bad_input(portal: Portal, client: httpx.AsyncClie
 
 
 async def test_patch_gives_precise_errors(portal: Portal) -> None:
-    filing = await portal.open("birth-registration", MOTHER)
+    filing = await portal.open("death-registration", MOTHER)
     answer = await portal.patch(
         filing["id"],
         {
-            "birth_declaration": {
-                "child_sex": "X",
-                "child_date_of_birth": "2026-02-30",
-                "mother_citizen_id": "12",
+            "death_declaration": {
+                "place_of_death_province": "X",
+                "date_of_death": "2026-02-30",
+                "deceased_citizen_id": "12",
                 "shoe_size": 40,
             },
             "no_such_component": {"a": 1},
@@ -144,33 +144,37 @@ async def test_patch_gives_precise_errors(portal: Portal) -> None:
     assert answer.status_code == 422
     assert answer.json()["code"] == "validation_failed"
     assert _codes(answer) == {
-        ("/birth_declaration/shoe_size", "unknown_field"),
+        ("/death_declaration/shoe_size", "unknown_field"),
         ("/no_such_component", "unknown_component"),
     }
     answer = await portal.patch(
         filing["id"],
         {
-            "birth_declaration": {
-                "child_sex": "X",
-                "child_date_of_birth": "2026-02-30",
-                "mother_citizen_id": "12",
+            "death_declaration": {
+                "place_of_death_province": "X",
+                "date_of_death": "2026-02-30",
+                "deceased_citizen_id": "12",
             }
         },
     )
     assert answer.status_code == 422
     codes = _codes(answer)
-    assert ("/birth_declaration/child_sex", "code_not_in_list") in codes
-    assert ("/birth_declaration/child_date_of_birth", "format.date") in codes
-    assert any(p == "/birth_declaration/mother_citizen_id" for p, _ in codes)
+    assert ("/death_declaration/place_of_death_province", "code_not_in_list") in codes
+    assert ("/death_declaration/date_of_death", "format.date") in codes
+    assert any(p == "/death_declaration/deceased_citizen_id" for p, _ in codes)
     unchanged = await portal.get(filing["id"])
     assert unchanged["dossier"] == {}
-    not_an_object = await portal.patch(filing["id"], {"birth_declaration": "x"})
-    assert _codes(not_an_object) == {("/birth_declaration", "type")}
-    filled = await portal.fill(filing["id"], {"birth_declaration": {"child_sex": "F"}})
-    assert filled["dossier"] == {"birth_declaration": {"child_sex": "F"}}
-    assert filled["typed_fields"] == ["/birth_declaration/child_sex"]
+    not_an_object = await portal.patch(filing["id"], {"death_declaration": "x"})
+    assert _codes(not_an_object) == {("/death_declaration", "type")}
+    filled = await portal.fill(
+        filing["id"], {"death_declaration": {"place_of_death_province": "01"}}
+    )
+    assert filled["dossier"] == {"death_declaration": {"place_of_death_province": "01"}}
+    assert filled["typed_fields"] == ["/death_declaration/place_of_death_province"]
     assert filled["declare_once"]["fields_typed"] == 1
-    cleared = await portal.fill(filing["id"], {"birth_declaration": {"child_sex": None}})
+    cleared = await portal.fill(
+        filing["id"], {"death_declaration": {"place_of_death_province": None}}
+    )
     assert cleared["dossier"] == {}
     assert cleared["declare_once"]["fields_typed"] == 0
 
