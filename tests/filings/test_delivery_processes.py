@@ -67,6 +67,8 @@ def hub_env(database_url: str, data_dir: Path, **settings: str) -> dict[str, str
         "HUB_DELIVERY_SENDER": "true",
         "HUB_DELIVERY_POLL_SECONDS": "0.1",
         "HUB_CONNECTOR_REFRESH_SECONDS": "0.5",
+        # Only deliveries reach the mocks: the connectors' request counters count sends.
+        "HUB_CHANGE_FEEDS": "false",
     }
     env.update({f"HUB_{name.upper()}": value for name, value in settings.items()})
     return env
