@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from app.audit.service import AuditLog
     from app.changes.ingest import FeedReader
     from app.changes.log import ChangeListener
+    from app.conflicts.checker import ConflictChecker
     from app.deliveries.sender import Outbox
     from app.registry.sync import DictionarySync
     from app.security.caches import AccessRightsCache, KeyAuthenticator
@@ -47,6 +48,8 @@ class Hub:
     outbox: Outbox | None = None
     # Reads the source systems' change feeds into the change log.
     feeds: FeedReader | None = None
+    # Checks the changes against the other systems' records (sync conflicts).
+    conflicts: ConflictChecker | None = None
     # Told of every change appended to the change log, in the appending transaction.
     change_listeners: list[ChangeListener] = field(default_factory=list)
     # `serve --demo`: the mock systems mounted in this process, by system name.

@@ -13,6 +13,7 @@ from app import demo
 from app.audit.service import AuditLog, load_subject_key
 from app.changes.ingest import FeedReader
 from app.config import Settings
+from app.conflicts.checker import ConflictChecker
 from app.db import create_engine, create_sessionmaker
 from app.deliveries.models import CORRECTION, RESULT
 from app.deliveries.sender import Outbox
@@ -61,6 +62,7 @@ async def build_hub(settings: Settings, metrics: HubMetrics) -> Hub:
         hub, settle={RESULT: settlements.result, CORRECTION: settlements.correction}
     )
     hub.feeds = FeedReader(hub)
+    hub.conflicts = ConflictChecker(hub)
     hub.change_listeners.append(SubscriptionFanout(hub, WebhookSender(hub)))
     return hub
 
@@ -83,6 +85,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await webhooks.start()
     if settings.change_feeds and hub.feeds is not None:
         await hub.feeds.start()
+    if settings.change_feeds and hub.conflicts is not None:
+        await hub.conflicts.start()
     log.info(
         "hub ready: %d record types, database %s",
         len(hub.dictionary.record_types),
@@ -101,6 +105,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     try:
         yield
     finally:
+        if hub.conflicts is not None:
+            await hub.conflicts.stop()
         if hub.feeds is not None:
             await hub.feeds.stop()
         if hub.outbox is not None:

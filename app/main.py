@@ -8,6 +8,7 @@ from app.audit.proof_router import router as audit_proof_router
 from app.audit.router import citizen_router as access_log_router
 from app.audit.router import router as audit_router
 from app.config import Settings
+from app.conflicts.router import router as conflicts_router
 from app.consent.citizen_router import router as my_consents_router
 from app.consent.router import router as consents_router
 from app.deliveries.router import router as deliveries_router
@@ -47,6 +48,7 @@ ROUTERS = [
     my_filings_router,
     declare_once_stats_router,
     deliveries_router,
+    conflicts_router,
     subscriptions_router,
     subscriptions_admin_router,
 ]

@@ -2,6 +2,7 @@
 
 from app.audit import models as audit_models
 from app.changes import models as changes_models
+from app.conflicts import models as conflicts_models
 from app.consent import models as consent_models
 from app.db import Base
 from app.deliveries import models as deliveries_models
@@ -15,6 +16,7 @@ __all__ = [
     "Base",
     "audit_models",
     "changes_models",
+    "conflicts_models",
     "consent_models",
     "deliveries_models",
     "filings_models",

@@ -15,7 +15,11 @@ from app.timestamps import UtcTimestamp
 CREATED = "created"
 UPDATED = "updated"
 DELETED = "deleted"
-OPERATIONS = (CREATED, UPDATED, DELETED)
+# The hub's own news about a subject: two systems' records about them stopped agreeing, or
+# agree again (app/conflicts).
+CONFLICT_OPENED = "conflict_opened"
+CONFLICT_CLOSED = "conflict_closed"
+OPERATIONS = (CREATED, UPDATED, DELETED, CONFLICT_OPENED, CONFLICT_CLOSED)
 
 
 class ChangeEvent(Base):
@@ -39,7 +43,7 @@ class ChangeEvent(Base):
     connector_id: Mapped[str] = mapped_column(String(36))
     source_seq: Mapped[int] = mapped_column(BigInteger)
     record_type: Mapped[str] = mapped_column(String(100))
-    operation: Mapped[str] = mapped_column(String(10))
+    operation: Mapped[str] = mapped_column(String(20))
     subject_id: Mapped[str] = mapped_column(String(32))
     province_code: Mapped[str | None] = mapped_column(String(8))
     source_reference: Mapped[str | None] = mapped_column(String(300))

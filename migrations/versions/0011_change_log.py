@@ -29,7 +29,7 @@ def upgrade() -> None:
         sa.Column("connector_id", sa.String(36), nullable=False),
         sa.Column("source_seq", sa.BigInteger, nullable=False),
         sa.Column("record_type", sa.String(100), nullable=False),
-        sa.Column("operation", sa.String(10), nullable=False),
+        sa.Column("operation", sa.String(20), nullable=False),
         sa.Column("subject_id", sa.String(32), nullable=False),
         sa.Column("province_code", sa.String(8), nullable=True),
         sa.Column("source_reference", sa.String(300), nullable=True),
