@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.changes.models import ChangeEvent
 from app.subscriptions.models import ACTIVE, FAILING, PAUSED, WEBHOOK, Subscription
-from app.subscriptions.service import after_commit, matches, new_event
+from app.subscriptions.rules import after_commit, matches, new_event
 
 if TYPE_CHECKING:
     from app.hub import Hub

@@ -13,7 +13,7 @@ from app.hub import HubDep
 from app.routing import HubRoute
 from app.security.actor import AdminActor, ConsumerActor
 from app.security.deps import AdminClient, AnyClient, ConsumerClient
-from app.subscriptions import service
+from app.subscriptions import feed, service
 from app.subscriptions.deps import AnySubscription, CurrentSubscription
 from app.subscriptions.fanout import sender_of
 from app.subscriptions.schemas import (
@@ -168,9 +168,9 @@ async def list_subscription_events(
     window (`HUB_CHANGE_RETENTION_DAYS`). Page on with `next_after`; asking again from any
     sequence replays. Each change served is logged as you being told of it. Refusals:
     400 `invalid_sequence`, 403 `subscription_not_granted` once your access right is gone."""
-    page_after = service.parse_after(after)
-    page_limit = service.parse_limit(limit)
-    return await service.feed(session, hub, actor, sub, page_after, page_limit)
+    page_after = feed.parse_after(after)
+    page_limit = feed.parse_limit(limit)
+    return await feed.feed(session, hub, actor, sub, page_after, page_limit)
 
 
 @router.get(
@@ -200,7 +200,7 @@ async def replay_subscription(
     """Send every matching change after `after` again, in order (within retention); a
     failing or disabled subscription becomes active. Pull subscriptions read `/events`
     instead (409)."""
-    return await service.replay(session, hub, actor, sub, body.after, wake=_waker(hub))
+    return await feed.replay(session, hub, actor, sub, body.after, wake=_waker(hub))
 
 
 @admin_router.get("", summary="List all subscriptions", responses=problem_responses(401, 403, 422))
@@ -235,4 +235,4 @@ async def replay_any_subscription(
     body: ReplayIn, sub: AnySubscription, hub: HubDep, admin: AdminActor, session: SessionDep
 ) -> ReplayOut:
     """As the subscriber's replay, for any subscription."""
-    return await service.replay(session, hub, admin, sub, body.after, wake=_waker(hub))
+    return await feed.replay(session, hub, admin, sub, body.after, wake=_waker(hub))

@@ -62,7 +62,7 @@ from app.subscriptions.models import (
     Subscription,
     SubscriptionEvent,
 )
-from app.subscriptions.service import (
+from app.subscriptions.rules import (
     check_url,
     granted_record_types,
     notified_details,
@@ -314,18 +314,22 @@ class WebhookSender:
             ),
         }
         try:
-            answer = await self._client().post(str(sub.url), content=body, headers=headers)
+            # The status and headers only: a receiver's body is never read (nor can a large
+            # one hold the sender).
+            async with self._client().stream(
+                "POST", str(sub.url), content=body, headers=headers
+            ) as answer:
+                status, retry_after = answer.status_code, _retry_after(answer)
         except httpx.TimeoutException:
             return _Result(PENDING, error_code="receiver_timeout", sent=True)
         except httpx.HTTPError:
             return _Result(PENDING, error_code="receiver_unreachable")
-        status = answer.status_code
         if 200 <= status < 300:
             return _Result(DELIVERED, http_status=status, sent=True)
         if status == 410:
             return _Result(FAILED, "gone", status, sent=True, disable=DISABLED)
         if status == 429:
-            return _Result(PENDING, "rate_limited", status, _retry_after(answer), sent=True)
+            return _Result(PENDING, "rate_limited", status, retry_after, sent=True)
         return _Result(PENDING, "receiver_error", status, sent=True)
 
     # -- recording

@@ -30,6 +30,7 @@ class _State:
     always: tuple[int, dict[str, str]] | None = None
     received: list[Received] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    released: threading.Event = field(default_factory=threading.Event)
 
 
 class Receiver:
@@ -49,6 +50,8 @@ class Receiver:
                         status, headers = state.script.popleft()
                     else:
                         status, headers = state.always or (200, {})
+                # A held receiver keeps its answer back until it is released.
+                state.released.wait(timeout=30)
                 self.send_response(status)
                 for name, value in headers.items():
                     self.send_header(name, value)
@@ -58,6 +61,7 @@ class Receiver:
             def log_message(self, *args: Any) -> None:
                 pass
 
+        state.released.set()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
@@ -74,6 +78,13 @@ class Receiver:
         with self._state.lock:
             self._state.always = None if status is None else (status, {})
 
+    def hold(self) -> None:
+        """Keep every answer back (requests are still recorded as they arrive)."""
+        self._state.released.clear()
+
+    def release(self) -> None:
+        self._state.released.set()
+
     @property
     def received(self) -> list[Received]:
         with self._state.lock:
@@ -86,6 +97,7 @@ class Receiver:
     def __exit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
+        self.release()
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)

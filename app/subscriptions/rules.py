@@ -1,0 +1,121 @@
+"""What the subscriptions' parts share: the filters a change must pass, the access-right
+check, the allow-list of receivers, the webhook id, the sealed secrets."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.changes.models import ChangeEvent
+from app.config import Settings
+from app.sources.crypto import SecretBox, load_fernet
+from app.subscriptions.errors import SubscriptionNotGranted, WebhookUrlNotAllowed
+from app.subscriptions.models import PENDING, Subscription, SubscriptionEvent
+from app.timestamps import utcnow
+
+if TYPE_CHECKING:
+    from app.hub import Hub
+
+LOOPBACK_NAMES = frozenset({"localhost"})
+
+
+def webhook_id(subscription_id: str, change_seq: int) -> str:
+    """The ``webhook-id`` of one change to one subscription: the same on every attempt."""
+    return f"msg_{subscription_id}_{change_seq}"
+
+
+def secret_box(settings: Settings) -> SecretBox:
+    return SecretBox(load_fernet(settings))
+
+
+def _is_loopback(host: str) -> bool:
+    if host in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_url(settings: Settings, url: str) -> None:
+    """The webhook's host is on the allow-list and, unless it is loopback, over https."""
+    try:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+        _ = parts.port
+    except ValueError:
+        raise WebhookUrlNotAllowed("The webhook URL is not a valid URL.") from None
+    if parts.scheme not in ("https", "http") or not host:
+        raise WebhookUrlNotAllowed("The webhook URL must be an absolute https URL.")
+    if parts.username is not None or parts.password is not None:
+        raise WebhookUrlNotAllowed("The webhook URL must not carry credentials.")
+    allowed = {h.lower().strip("[]") for h in settings.webhook_allowed_hosts}
+    if host not in allowed:
+        raise WebhookUrlNotAllowed(
+            f"Webhooks may not be sent to {host!r}: it is not on the hub's allow-list.",
+            extra={"host": host},
+        )
+    if parts.scheme != "https" and not _is_loopback(host):
+        raise WebhookUrlNotAllowed("The webhook URL must use https.")
+
+
+async def granted_record_types(hub: Hub, client_id: str, purpose: str) -> frozenset[str]:
+    """The record types the client may read for ``purpose`` (its access rights, cached)."""
+    grants = await hub.access_rights.grants(hub.sessionmaker, client_id)
+    return frozenset(g.record_type for g in grants if purpose in g.purposes)
+
+
+async def check_grants(hub: Hub, client_id: str, record_types: Sequence[str], purpose: str) -> None:
+    granted = await granted_record_types(hub, client_id, purpose)
+    missing = [name for name in record_types if name not in granted]
+    if missing:
+        raise SubscriptionNotGranted(
+            f"No access right for purpose {purpose!r} to: {', '.join(missing)}.",
+            extra={"missing": {"record_types": missing, "purpose": purpose}},
+        )
+
+
+def matches(sub: Subscription, change: ChangeEvent, subject_hmac: Callable[[str], str]) -> bool:
+    """Whether the change passes the subscription's record-type, province and subject filters."""
+    if change.record_type not in sub.record_types:
+        return False
+    if sub.province_codes and change.province_code not in sub.province_codes:
+        return False
+    return not sub.subject_hmacs or subject_hmac(change.subject_id) in set(sub.subject_hmacs)
+
+
+def notified_details(subscription_id: str, change: ChangeEvent, channel: str) -> dict[str, object]:
+    return {
+        "subscription_id": subscription_id,
+        "channel": channel,
+        "change_seq": change.seq,
+        "operation": change.operation,
+        "system": change.system,
+    }
+
+
+def new_event(subscription_id: str, change_seq: int) -> SubscriptionEvent:
+    now = utcnow()
+    return SubscriptionEvent(
+        subscription_id=subscription_id,
+        change_seq=change_seq,
+        status=PENDING,
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+        updated_at=now,
+    )
+
+
+def after_commit(session: AsyncSession, callback: Callable[..., None] | None) -> None:
+    """Call ``callback`` once the session's transaction commits (a sender's wake-up)."""
+    if callback is None:
+        return
+    sync = session.sync_session
+    if not event.contains(sync, "after_commit", callback):
+        event.listen(sync, "after_commit", callback, once=True)
