@@ -20,7 +20,9 @@ def event_type(system: str, record_type: str, operation: str) -> str:
     return f"vn.gov.{system}.{record_type.lower()}.{operation}"
 
 
-def envelope(change: ChangeEvent, base_url: str) -> dict[str, Any]:
+def envelope(change: ChangeEvent, base_url: str, fields: list[str]) -> dict[str, Any]:
+    """The event of ``change``; ``fields`` are the changed fields the subscriber is told of
+    (those its access right covers)."""
     time = as_utc(change.registered_at or change.ingested_at)
     base = base_url.rstrip("/")
     return {
@@ -38,7 +40,7 @@ def envelope(change: ChangeEvent, base_url: str) -> dict[str, Any]:
         "data": {
             "record_type": change.record_type,
             "operation": change.operation,
-            "changed_fields": list(change.changed_fields or []),
+            "changed_fields": fields,
             "source_sequence": change.source_seq,
             "source_reference": change.source_reference,
             "record_version": change.record_version,

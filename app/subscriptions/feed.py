@@ -36,10 +36,11 @@ from app.subscriptions.models import (
 from app.subscriptions.rules import (
     after_commit,
     check_grants,
-    granted_record_types,
+    granted_fields,
     matches,
     new_event,
     notified_details,
+    told_fields,
 )
 from app.subscriptions.schemas import CloudEvent, EventPage, ReplayOut
 from app.subscriptions.service import changed, view
@@ -117,16 +118,21 @@ async def feed(
 ) -> EventPage:
     """The changes after ``after`` that match, oldest first. Each one served is logged as
     the subscriber being told of it, like a webhook."""
-    granted = await granted_record_types(hub, sub.client_id, sub.purpose)
+    granted = await granted_fields(hub, sub.client_id, sub.purpose)
     record_types = [name for name in sub.record_types if name in granted]
     if not record_types:
         raise SubscriptionNotGranted(
             f"The access rights for purpose {sub.purpose!r} no longer cover this subscription.",
             extra={"missing": {"record_types": list(sub.record_types), "purpose": sub.purpose}},
         )
-    changes, last, more = await _matching_changes(
+    matched, last, more = await _matching_changes(
         session, hub, sub, record_types, after, limit, limit * FEED_SCAN_FACTOR
     )
+    told = [
+        (change, fields)
+        for change in matched
+        if (fields := told_fields(change, granted.get(change.record_type))) is not None
+    ]
     await asyncio.gather(
         *(
             record(
@@ -135,16 +141,18 @@ async def feed(
                 EventKind.SUBSCRIPTION_NOTIFIED,
                 subject_id=change.subject_id,
                 record_type=change.record_type,
-                fields=list(change.changed_fields or []),
+                fields=fields,
                 purpose=sub.purpose,
                 details=notified_details(sub.id, change, "pull"),
             )
-            for change in changes
+            for change, fields in told
         )
     )
     base = hub.settings.base_url
     return EventPage(
-        items=[CloudEvent.model_validate(envelope(change, base)) for change in changes],
+        items=[
+            CloudEvent.model_validate(envelope(change, base, fields)) for change, fields in told
+        ],
         next_after=last,
         has_more=more,
     )

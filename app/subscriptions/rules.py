@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.changes.models import ChangeEvent
+from app.changes.models import UPDATED, ChangeEvent
 from app.config import Settings
 from app.sources.crypto import SecretBox, load_fernet
 from app.subscriptions.errors import SubscriptionNotGranted, WebhookUrlNotAllowed
@@ -64,14 +64,33 @@ def check_url(settings: Settings, url: str) -> None:
         raise WebhookUrlNotAllowed("The webhook URL must use https.")
 
 
-async def granted_record_types(hub: Hub, client_id: str, purpose: str) -> frozenset[str]:
-    """The record types the client may read for ``purpose`` (its access rights, cached)."""
+async def granted_fields(hub: Hub, client_id: str, purpose: str) -> dict[str, frozenset[str]]:
+    """The record types the client may read for ``purpose``, with their fields (its access
+    rights, cached as for the data path)."""
     grants = await hub.access_rights.grants(hub.sessionmaker, client_id)
-    return frozenset(g.record_type for g in grants if purpose in g.purposes)
+    fields: dict[str, set[str]] = {}
+    for grant in grants:
+        if purpose in grant.purposes:
+            fields.setdefault(grant.record_type, set()).update(grant.fields)
+    return {name: frozenset(names) for name, names in fields.items()}
+
+
+def told_fields(change: ChangeEvent, granted: frozenset[str] | None) -> list[str] | None:
+    """The changed fields a subscriber is told of: those it may read. None when it may not
+    be told at all: no right to the record type any more, or an update of none of its
+    fields (it could read nothing new, and that a field it may not read changed is itself
+    not its to know)."""
+    if granted is None:
+        return None
+    changed = list(change.changed_fields or [])
+    fields = [name for name in changed if name in granted]
+    if change.operation == UPDATED and changed and not fields:
+        return None
+    return fields
 
 
 async def check_grants(hub: Hub, client_id: str, record_types: Sequence[str], purpose: str) -> None:
-    granted = await granted_record_types(hub, client_id, purpose)
+    granted = await granted_fields(hub, client_id, purpose)
     missing = [name for name in record_types if name not in granted]
     if missing:
         raise SubscriptionNotGranted(

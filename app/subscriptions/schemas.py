@@ -95,7 +95,9 @@ class SubscriptionList(BaseModel):
 class ChangeData(BaseModel):
     record_type: str
     operation: Operation
-    changed_fields: list[str] = Field(description="Names of the fields that changed; no values.")
+    changed_fields: list[str] = Field(
+        description="Names of the changed fields your access right covers; never values."
+    )
     source_sequence: int
     source_reference: str | None
     record_version: int | None
@@ -133,7 +135,8 @@ class WebhookAttemptOut(BaseModel):
     next_attempt_at: UtcDateTime | None = Field(description="When a pending event is due.")
     error_code: str | None = Field(
         description="Why the last attempt did not land: receiver_error, receiver_timeout, "
-        "receiver_unreachable, rate_limited, gone, access_revoked, url_not_allowed, ..."
+        "receiver_unreachable, rate_limited, gone, url_not_allowed; or why it was withheld: "
+        "access_revoked, fields_not_granted (an update of no field you may read)"
     )
     http_status: int | None
     created_at: UtcDateTime

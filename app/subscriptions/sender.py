@@ -33,7 +33,7 @@ import os
 import socket
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -64,9 +64,10 @@ from app.subscriptions.models import (
 )
 from app.subscriptions.rules import (
     check_url,
-    granted_record_types,
+    granted_fields,
     notified_details,
     secret_box,
+    told_fields,
     webhook_id,
 )
 from app.timestamps import utcnow
@@ -97,6 +98,7 @@ class _Result:
     retry_after: float | None = None
     sent: bool = False
     disable: str | None = None  # the subscription's new state, if the outcome changes it
+    fields: tuple[str, ...] = ()  # the changed fields the receiver was told of
 
 
 class WebhookSender:
@@ -299,10 +301,15 @@ class WebhookSender:
             check_url(self._settings, sub.url or "")
         except HubError:
             return _Result(FAILED, error_code="url_not_allowed", disable=FAILING)
-        granted = await granted_record_types(self._hub, sub.client_id, sub.purpose)
-        if change.record_type not in granted:
-            return _Result(WITHHELD, error_code="access_revoked")
-        body = orjson.dumps(envelope(change, self._settings.base_url))
+        granted = await granted_fields(self._hub, sub.client_id, sub.purpose)
+        fields = told_fields(change, granted.get(change.record_type))
+        if fields is None:
+            code = "access_revoked" if change.record_type not in granted else "fields_not_granted"
+            return _Result(WITHHELD, error_code=code)
+        body = orjson.dumps(envelope(change, self._settings.base_url, fields))
+        return replace(await self._post(sub, change, body), fields=tuple(fields))
+
+    async def _post(self, sub: Subscription, change: ChangeEvent, body: bytes) -> _Result:
         message_id = webhook_id(sub.id, change.seq)
         timestamp = int(time.time())
         headers = {
@@ -421,7 +428,7 @@ def _notified_event(job: _Job, result: _Result) -> AuditEntry:
         agency=sub.agency,
         subject_id=change.subject_id,
         record_type=change.record_type,
-        fields=list(change.changed_fields or []),
+        fields=list(result.fields),
         purpose=sub.purpose,
         error_code=result.error_code,
         details={

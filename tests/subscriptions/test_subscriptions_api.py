@@ -199,7 +199,7 @@ async def test_the_feed_replays_the_same_events_in_order_from_any_sequence(
     app: FastAPI, client: httpx.AsyncClient, consumer: ApiCredentials
 ) -> None:
     created = await subscribe(client, consumer, None)
-    changes = [await change(app, fields=(f,)) for f in ("full_name", "gender", "date_of_birth")]
+    changes = [await change(app, fields=(f,)) for f in ("full_name", "sex", "date_of_birth")]
     changes.append(await change(app, operation="deleted", fields=()))
     seqs = [str(c.seq) for c in changes]
 

@@ -326,3 +326,28 @@ async def test_a_revoked_access_right_withholds_the_webhook(
     [attempt] = await deliveries(client, consumer, created["id"])
     assert (attempt["status"], attempt["error_code"]) == ("withheld", "access_revoked")
     assert await _notified(app) == []
+
+
+async def test_a_subscriber_is_told_only_of_the_fields_it_may_read(
+    app: FastAPI, client: httpx.AsyncClient, make_api_client: MakeClient, receiver: Receiver
+) -> None:
+    narrow = await consumer_for(app, make_api_client, {"Person": ["full_name"]}, purpose=PURPOSE)
+    created = await subscribe(client, narrow, receiver.url)
+    hidden = await change(app, fields=("sex",))
+    both = await change(app, fields=("full_name", "sex"))
+    await send_until(app, lambda: len(receiver.received) == 1)
+    await sender(app).run_once()
+
+    [told] = receiver.received
+    assert told.json()["id"] == str(both.seq)
+    assert told.json()["data"]["changed_fields"] == ["full_name"]
+    states = {a["change_seq"]: a for a in await deliveries(client, narrow, created["id"])}
+    assert (states[hidden.seq]["status"], states[hidden.seq]["error_code"]) == (
+        "withheld",
+        "fields_not_granted",
+    )
+    assert [e.fields for e in await _notified(app)] == [["full_name"]]
+    page = await client.get(f"/v1/subscriptions/{created['id']}/events", headers=narrow.headers)
+    assert [(e["id"], e["data"]["changed_fields"]) for e in page.json()["items"]] == [
+        (str(both.seq), ["full_name"])
+    ]
