@@ -16,7 +16,7 @@ SPEC_VERSION = "1.0"
 
 
 def event_type(system: str, record_type: str, operation: str) -> str:
-    """``vn.gov.<system>.<record type in lower case>.<created|updated|deleted>``."""
+    """``vn.gov.<system>.<record type in lower case>.<operation>``."""
     return f"vn.gov.{system}.{record_type.lower()}.{operation}"
 
 

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.changes.models import UPDATED, ChangeEvent
+from app.changes.models import CREATED, DELETED, ChangeEvent
 from app.config import Settings
 from app.sources.crypto import SecretBox, load_fernet
 from app.subscriptions.errors import SubscriptionNotGranted, WebhookUrlNotAllowed
@@ -77,14 +77,14 @@ async def granted_fields(hub: Hub, client_id: str, purpose: str) -> dict[str, fr
 
 def told_fields(change: ChangeEvent, granted: frozenset[str] | None) -> list[str] | None:
     """The changed fields a subscriber is told of: those it may read. None when it may not
-    be told at all: no right to the record type any more, or an update of none of its
-    fields (it could read nothing new, and that a field it may not read changed is itself
-    not its to know)."""
+    be told at all: no right to the record type any more, or an update (or a conflict) of
+    none of its fields (it could read nothing new, and that a field it may not read changed
+    is itself not its to know)."""
     if granted is None:
         return None
     changed = list(change.changed_fields or [])
     fields = [name for name in changed if name in granted]
-    if change.operation == UPDATED and changed and not fields:
+    if change.operation not in (CREATED, DELETED) and changed and not fields:
         return None
     return fields
 

@@ -18,7 +18,9 @@ MAX_SUBJECTS = 1000
 Delivery = Literal["webhook", "pull"]
 SubscriptionState = Literal["active", "paused", "failing", "disabled"]
 EventState = Literal["pending", "sending", "delivered", "failed", "skipped", "withheld"]
-Operation = Literal["created", "updated", "deleted"]
+# The change log's operations (app/changes/models.py): a source's record created, updated or
+# deleted, or the hub's own news that two systems' records about a subject disagree or agree.
+Operation = Literal["created", "updated", "deleted", "conflict_opened", "conflict_closed"]
 
 
 class SubscriptionIn(BaseModel):
@@ -111,7 +113,10 @@ class CloudEvent(BaseModel):
     specversion: Literal["1.0"]
     id: str
     source: str
-    type: str = Field(description="vn.gov.<system>.<record type>.<created|updated|deleted>")
+    type: str = Field(
+        description="vn.gov.<system>.<record type>.<operation>, e.g. "
+        "vn.gov.population.person.updated; the hub's own news comes from system `hub`."
+    )
     subject: str
     time: str
     datacontenttype: Literal["application/json"]

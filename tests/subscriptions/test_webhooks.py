@@ -351,3 +351,21 @@ async def test_a_subscriber_is_told_only_of_the_fields_it_may_read(
     assert [(e["id"], e["data"]["changed_fields"]) for e in page.json()["items"]] == [
         (str(both.seq), ["full_name"])
     ]
+
+
+async def test_the_hubs_own_news_of_a_conflict_arrives_like_any_change(
+    app: FastAPI, client: httpx.AsyncClient, consumer: ApiCredentials, receiver: Receiver
+) -> None:
+    created = await subscribe(client, consumer, receiver.url)
+    opened = await change(app, system="hub", operation="conflict_opened", fields=("full_name",))
+    await send_until(app, lambda: len(receiver.received) == 1)
+
+    event = Webhook(created["secret"]).verify(
+        receiver.received[0].body, receiver.received[0].headers
+    )
+    assert event["id"] == str(opened.seq)
+    assert event["type"] == "vn.gov.hub.person.conflict_opened"
+    assert event["source"] == "urn:vn:declare-once:hub"
+    page = await client.get(f"/v1/subscriptions/{created['id']}/events", headers=consumer.headers)
+    assert page.status_code == 200, page.text
+    assert [e["type"] for e in page.json()["items"]] == ["vn.gov.hub.person.conflict_opened"]
