@@ -162,7 +162,10 @@ class Settings(BaseSettings):
         description="After a secret rotation, how long the previous secret keeps signing too.",
     )
     change_retention_days: float = Field(
-        default=30.0, gt=0, description="How far back a subscription's pull feed and replay reach."
+        default=30.0,
+        gt=0,
+        description="How far back a subscription's pull feed and replay reach; settled "
+        "webhooks older than this are deleted.",
     )
     quality_flush_seconds: float = Field(
         default=5.0, description="How often live data-quality counters are written to the database."

@@ -30,6 +30,7 @@ FAILED = "failed"  # its last attempt failed, or the receiver is gone
 SKIPPED = "skipped"  # a replay from a later sequence passed over it
 WITHHELD = "withheld"  # the subscriber no longer holds the access right: never sent
 BLOCKING = (PENDING, SENDING, FAILED)
+SETTLED = (DELIVERED, SKIPPED, WITHHELD)
 EVENT_STATES = (PENDING, SENDING, DELIVERED, FAILED, SKIPPED, WITHHELD)
 
 

@@ -37,6 +37,7 @@ admin_router = APIRouter(
 )
 
 StatusQuery = Annotated[SubscriptionState | None, Query(description="Only this state.")]
+EventStateQuery = Annotated[EventState | None, Query(description="Only this state.")]
 LimitQuery = Annotated[int, Query(ge=1, le=500, description="Most items returned.")]
 AfterQuery = Annotated[
     str | None, Query(description="Changes after this sequence (0 to 2^63-1); default 0.")
@@ -181,7 +182,7 @@ async def list_subscription_events(
 async def list_subscription_deliveries(
     sub: CurrentSubscription,
     session: SessionDep,
-    status: Annotated[EventState | None, Query(description="Only this state.")] = None,
+    status: EventStateQuery = None,
     limit: LimitQuery = 100,
 ) -> WebhookAttemptList:
     """The webhooks of this subscription, newest first: state, attempts, the receiver's last
@@ -219,7 +220,7 @@ async def list_all_subscriptions(
 async def list_any_subscription_deliveries(
     sub: AnySubscription,
     session: SessionDep,
-    status: Annotated[EventState | None, Query(description="Only this state.")] = None,
+    status: EventStateQuery = None,
     limit: LimitQuery = 100,
 ) -> WebhookAttemptList:
     """Any subscription's webhooks, newest first."""

@@ -21,7 +21,8 @@ CloudEvents envelope (``app.subscriptions.cloudevents``). What the answer means:
 Before a send the subscriber's access right is read again: without it the event is
 ``withheld`` and never sent. Every webhook sent is a ``subscription.notified`` event in the
 access log (who was told what changed about whom, never the values), appended before its
-outcome is written.
+outcome is written. Once an hour the sender deletes the queue's settled rows older than the
+retention window (``HUB_CHANGE_RETENTION_DAYS``).
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 import orjson
-from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy import and_, delete, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -58,6 +59,7 @@ from app.subscriptions.models import (
     PAUSED,
     PENDING,
     SENDING,
+    SETTLED,
     WITHHELD,
     Subscription,
     SubscriptionEvent,
@@ -80,6 +82,7 @@ log = logging.getLogger("hub.subscriptions")
 # Standard Webhooks' retry schedule (seconds before each attempt).
 SCHEDULE = (0, 5, 300, 1_800, 7_200, 18_000, 36_000, 36_000)
 MAX_RETRY_AFTER = 86_400
+PURGE_EVERY_SECONDS = 3_600.0
 CONTENT_TYPE = "application/cloudevents+json; charset=utf-8"
 
 
@@ -117,6 +120,7 @@ class WebhookSender:
         self._http: httpx.AsyncClient | None = None
         self._signing_key = signing.load_signing_key(hub.settings.data_dir)
         self._box = secret_box(hub.settings)
+        self._next_purge = 0.0
 
     @property
     def public_key(self) -> str:
@@ -169,6 +173,14 @@ class WebhookSender:
     async def _run(self) -> None:
         poll = self._settings.webhook_poll_seconds
         while not self._stopping:
+            if time.monotonic() >= self._next_purge:
+                self._next_purge = time.monotonic() + PURGE_EVERY_SECONDS
+                try:
+                    await self.purge()
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    log.warning("webhook purge: %s", exc.__class__.__name__)
             free = self._settings.webhook_concurrency - len(self._inflight)
             claimed: list[_Job] = []
             if free > 0:
@@ -187,6 +199,22 @@ class WebhookSender:
             self._wakeup.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), poll)
+
+    async def purge(self) -> int:
+        """Delete the queue's settled rows (delivered, skipped, withheld) last touched before
+        the retention window: no feed or replay reaches their changes any more. Failed rows
+        stay until the subscription is replayed or resumed. The number deleted."""
+        cutoff = utcnow() - timedelta(days=self._settings.change_retention_days)
+        async with self._hub.sessionmaker.begin() as session:
+            purged = await session.execute(
+                delete(SubscriptionEvent)
+                .where(
+                    SubscriptionEvent.status.in_(SETTLED),
+                    SubscriptionEvent.updated_at < cutoff,
+                )
+                .execution_options(synchronize_session=False)
+            )
+        return int(getattr(purged, "rowcount", 0) or 0)
 
     def _done(self, task: asyncio.Task[None]) -> None:
         self._inflight.discard(task)

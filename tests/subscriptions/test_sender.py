@@ -132,3 +132,21 @@ async def test_an_admin_sees_any_subscriptions_attempts_and_replays_it(
         assert [r.json()["id"] for r in receiver.received] == [str(first.seq), str(first.seq)]
         forbidden = await client.get(f"{base}/deliveries", headers=consumer.headers)
         assert forbidden.status_code == 403
+
+
+async def test_settled_webhooks_older_than_the_retention_window_are_purged(
+    app: FastAPI, client: httpx.AsyncClient, consumer: ApiCredentials
+) -> None:
+    with Receiver() as receiver:
+        created = await subscribe(client, consumer, receiver.url)
+        await change(app)
+        await sender(app).run_once()
+        receiver.answer_always(500)
+        await change(app)
+        await sender(app).run_once()
+    long_ago = utcnow() - timedelta(days=31)
+    async with app.state.hub.sessionmaker.begin() as session:
+        await session.execute(update(SubscriptionEvent).values(updated_at=long_ago))
+    assert await sender(app).purge() == 1
+    [left] = await deliveries(client, consumer, created["id"])
+    assert left["status"] == "pending"  # an undelivered one stays

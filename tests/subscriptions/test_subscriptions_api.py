@@ -260,28 +260,22 @@ async def test_a_revoked_access_right_stops_the_feed(
 
 
 @pytest.mark.parametrize(
-    "after", ["-1", "9223372036854775808", "99999999999999999999999", "abc", "1.5", "１"]
+    ("name", "value", "code"),
+    [
+        *[
+            ("after", v, "invalid_sequence")
+            for v in ("-1", "9223372036854775808", "99999999999999999999999", "abc", "1.5", "１")
+        ],
+        *[("limit", v, "invalid_limit") for v in ("0", "1001", "-5", "x")],
+    ],
 )
-async def test_a_sequence_out_of_range_is_400(
-    client: httpx.AsyncClient, consumer: ApiCredentials, after: str
+async def test_a_position_or_page_size_out_of_range_is_400(
+    client: httpx.AsyncClient, consumer: ApiCredentials, name: str, value: str, code: str
 ) -> None:
     created = await subscribe(client, consumer, None)
     answer = await client.get(
         f"/v1/subscriptions/{created['id']}/events",
         headers=consumer.headers,
-        params={"after": after},
+        params={name: value},
     )
-    _problem(answer, 400, "invalid_sequence")
-
-
-@pytest.mark.parametrize("limit", ["0", "1001", "-5", "x"])
-async def test_a_page_size_out_of_range_is_400(
-    client: httpx.AsyncClient, consumer: ApiCredentials, limit: str
-) -> None:
-    created = await subscribe(client, consumer, None)
-    answer = await client.get(
-        f"/v1/subscriptions/{created['id']}/events",
-        headers=consumer.headers,
-        params={"limit": limit},
-    )
-    _problem(answer, 400, "invalid_limit")
+    _problem(answer, 400, code)
