@@ -68,7 +68,12 @@ def parse_after(value: str | None) -> int:
 def parse_limit(value: str | None) -> int:
     if value is None or value == "":
         return FEED_DEFAULT_LIMIT
-    if not value.isascii() or not value.isdigit() or not 1 <= int(value[:5]) <= FEED_MAX_LIMIT:
+    if (
+        not value.isascii()
+        or not value.isdigit()
+        or len(value) > 4
+        or not 1 <= int(value) <= FEED_MAX_LIMIT
+    ):
         raise InvalidLimit(f"`limit` must be a whole number from 1 to {FEED_MAX_LIMIT}.")
     return int(value)
 

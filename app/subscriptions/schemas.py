@@ -165,7 +165,10 @@ class ReplayIn(BaseModel):
 
 class ReplayOut(BaseModel):
     queued: int = Field(description="Changes queued to be sent, in order.")
-    through: int | None = Field(description="The last sequence queued (null: none).")
+    through: int | None = Field(
+        description="The last sequence queued (null: none). A replay queues at most 10 000 "
+        "changes: when it stopped short, replay from `through` once these are delivered."
+    )
     subscription: SubscriptionOut
 
 
