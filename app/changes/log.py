@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import delete, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.changes.models import ChangeEvent
@@ -87,3 +87,13 @@ async def append_changes(
     for listener in listeners:
         await listener(session, events)
     return events
+
+
+async def purge_changes(session: AsyncSession, before: datetime, keep_from: int | None) -> int:
+    """Delete the changes ingested before ``before`` (the retention window), except those
+    from sequence ``keep_from`` on, which a reader still has to send; the number deleted."""
+    query = delete(ChangeEvent).where(ChangeEvent.ingested_at < before)
+    if keep_from is not None:
+        query = query.where(ChangeEvent.seq < keep_from)
+    purged = await session.execute(query.execution_options(synchronize_session=False))
+    return int(getattr(purged, "rowcount", 0) or 0)

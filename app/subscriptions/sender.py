@@ -40,10 +40,11 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 import orjson
-from sqlalchemy import and_, delete, exists, or_, select, update
+from sqlalchemy import and_, delete, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from app.changes.log import purge_changes
 from app.changes.models import ChangeEvent
 from app.errors import HubError
 from app.events import AuditEntry, EventKind, Outcome
@@ -203,7 +204,9 @@ class WebhookSender:
     async def purge(self) -> int:
         """Delete the queue's settled rows (delivered, skipped, withheld) last touched before
         the retention window: no feed or replay reaches their changes any more. Failed rows
-        stay until the subscription is replayed or resumed. The number deleted."""
+        stay until the subscription is replayed or resumed. Then the change log itself loses
+        the changes older than the window that no queued row still needs. The number of queue
+        rows deleted."""
         cutoff = utcnow() - timedelta(days=self._settings.change_retention_days)
         async with self._hub.sessionmaker.begin() as session:
             purged = await session.execute(
@@ -214,6 +217,8 @@ class WebhookSender:
                 )
                 .execution_options(synchronize_session=False)
             )
+            needed = await session.scalar(select(func.min(SubscriptionEvent.change_seq)))
+            await purge_changes(session, cutoff, needed)
         return int(getattr(purged, "rowcount", 0) or 0)
 
     def _done(self, task: asyncio.Task[None]) -> None:

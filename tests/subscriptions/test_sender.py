@@ -10,8 +10,9 @@ from datetime import timedelta
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import update
+from sqlalchemy import select, update
 
+from app.changes.models import ChangeEvent
 from app.subscriptions.models import SENDING, SubscriptionEvent
 from app.subscriptions.sender import WebhookSender
 from app.timestamps import utcnow
@@ -147,6 +148,11 @@ async def test_settled_webhooks_older_than_the_retention_window_are_purged(
     long_ago = utcnow() - timedelta(days=31)
     async with app.state.hub.sessionmaker.begin() as session:
         await session.execute(update(SubscriptionEvent).values(updated_at=long_ago))
+        await session.execute(update(ChangeEvent).values(ingested_at=long_ago))
     assert await sender(app).purge() == 1
     [left] = await deliveries(client, consumer, created["id"])
     assert left["status"] == "pending"  # an undelivered one stays
+    # The change log keeps the change the pending webhook still needs, and only that one.
+    async with app.state.hub.sessionmaker() as session:
+        kept = list(await session.scalars(select(ChangeEvent.seq)))
+    assert len(kept) == 1
