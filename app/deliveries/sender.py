@@ -1,11 +1,9 @@
 """The sender: takes due deliveries from the outbox and sends them to the owning systems.
 
-The database is the queue. Each instance claims a batch in one statement (``UPDATE ...
-WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED)`` on PostgreSQL), marking the rows
-``sending`` with a lease in its own name; a row whose lease ran out (its instance died
-mid-send) is due again and another instance takes it over. Every outcome is written only
-by the lease holder (a conditional UPDATE), so two instances never both settle one
-delivery; and the delivery's id is the idempotency key the owner sees, so a send repeated
+The database is the queue (``app.leases``): each instance claims a batch under a lease in
+its own name; a row whose lease ran out (its instance died mid-send) is due again and
+another instance takes it over. Every outcome is written only by the lease holder (a
+conditional UPDATE), so two instances never both settle one delivery; and the delivery's id is the idempotency key the owner sees, so a send repeated
 after a takeover is applied once by the owner.
 
 Each attempt is one access-log event, appended before its outcome is written. What the
@@ -27,21 +25,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import random
-import socket
-import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy import Select, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from app.deliveries.models import CORRECTION, DELIVERED, FAILED, PENDING, SENDING, Delivery
+from app.deliveries.models import CORRECTION, DELIVERED, FAILED, PENDING, Delivery
 from app.events import AuditEntry, EventKind, Outcome
+from app.leases import LeasedQueue, due
 from app.timestamps import utcnow
 from connectors import errors as connector_errors
 from connectors.mapping import CompiledMapping, NotEncodable, SourceRequest
@@ -86,8 +82,12 @@ class Outbox:
         self._hub = hub
         self._settings = hub.settings
         self._settle = settle
-        self._sqlite = hub.settings.is_sqlite
-        self.instance = f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self._queue = LeasedQueue(
+            Delivery,
+            sqlite=hub.settings.is_sqlite,
+            lease_seconds=hub.settings.delivery_lease_seconds,
+        )
+        self.instance = self._queue.instance
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
@@ -111,19 +111,8 @@ class Outbox:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
-        # Hand back what this instance claimed and will not settle, so another instance (or
-        # this one after a restart) sends it without waiting for the lease to run out.
         with contextlib.suppress(Exception):
-            async with self._hub.sessionmaker.begin() as session:
-                await session.execute(
-                    update(Delivery)
-                    .where(
-                        Delivery.status == SENDING,
-                        Delivery.lease_owner.startswith(self.instance + ":"),
-                    )
-                    .values(status=PENDING, lease_owner=None, lease_until=None)
-                    .execution_options(synchronize_session=False)
-                )
+            await self._queue.release(self._hub.sessionmaker)
 
     async def _run(self) -> None:
         poll = self._settings.delivery_poll_seconds
@@ -159,49 +148,19 @@ class Outbox:
 
     # -- claiming
 
-    def _due(self, row: type[Delivery] | Any, now: Any) -> Any:
+    @staticmethod
+    def _candidates(row: Any, now: datetime) -> Select[Any]:
+        """Due deliveries whose predecessor (``after``), if any, has landed."""
         earlier = aliased(Delivery)
         ready = or_(
             row.after_id.is_(None),
             exists().where(earlier.id == row.after_id, earlier.status == DELIVERED),
         )
-        return and_(
-            or_(
-                and_(row.status == PENDING, row.next_attempt_at <= now),
-                and_(row.status == SENDING, row.lease_until < now),
-            ),
-            ready,
-        )
+        return select(row.id).where(due(row, now), ready)
 
     async def _claim(self) -> tuple[list[Delivery], dict[str, dict[str, Any]]]:
-        settings = self._settings
-        now = utcnow()
-        token = f"{self.instance}:{uuid.uuid4().hex[:8]}"
-        candidate = aliased(Delivery)
-        due = (
-            select(candidate.id)
-            .where(self._due(candidate, now))
-            .order_by(candidate.next_attempt_at)
-            .limit(settings.delivery_batch)
-        )
-        if not self._sqlite:
-            due = due.with_for_update(skip_locked=True, of=candidate)
         async with self._hub.sessionmaker.begin() as session:
-            rows = list(
-                await session.scalars(
-                    update(Delivery)
-                    .where(Delivery.id.in_(due.scalar_subquery()))
-                    .values(
-                        status=SENDING,
-                        lease_owner=token,
-                        lease_until=now + timedelta(seconds=settings.delivery_lease_seconds),
-                        attempts=Delivery.attempts + 1,
-                        updated_at=now,
-                    )
-                    .returning(Delivery)
-                    .execution_options(synchronize_session=False)
-                )
-            )
+            rows = await self._queue.claim(session, self._candidates, self._settings.delivery_batch)
             if not rows:
                 return [], {}
             after_ids = [r.after_id for r in rows if r.after_id]
@@ -360,11 +319,7 @@ class Outbox:
             values["next_attempt_at"] = now + timedelta(seconds=self._backoff(row.attempts))
         moved = await session.execute(
             update(Delivery)
-            .where(
-                Delivery.id == row.id,
-                Delivery.status == SENDING,
-                Delivery.lease_owner == row.lease_owner,
-            )
+            .where(self._queue.held_by(row))
             .values(**values)
             .execution_options(synchronize_session=False)
         )

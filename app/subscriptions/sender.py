@@ -1,6 +1,6 @@
 """The webhook sender: takes due events from the queue and posts them to the subscribers.
 
-The database is the queue, as for deliveries (``app.deliveries.sender``): an instance claims
+The database is the queue (``app.leases``, as for deliveries): an instance claims
 due events in one statement (``UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED)
 RETURNING`` on PostgreSQL) under a lease; a lease that ran out (its instance died) makes the
 event due again. Only a subscription's oldest undelivered event is ever due, so each
@@ -30,17 +30,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
-import socket
 import time
-import uuid
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import httpx
 import orjson
-from sqlalchemy import and_, delete, exists, func, or_, select, update
+from sqlalchemy import Select, delete, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -48,6 +45,7 @@ from app.changes.log import purge_changes
 from app.changes.models import ChangeEvent
 from app.errors import HubError
 from app.events import AuditEntry, EventKind, Outcome
+from app.leases import LeasedQueue, due
 from app.subscriptions import signing
 from app.subscriptions.cloudevents import envelope
 from app.subscriptions.models import (
@@ -59,7 +57,6 @@ from app.subscriptions.models import (
     FAILING,
     PAUSED,
     PENDING,
-    SENDING,
     SETTLED,
     WITHHELD,
     Subscription,
@@ -112,8 +109,12 @@ class WebhookSender:
     def __init__(self, hub: Hub) -> None:
         self._hub = hub
         self._settings = hub.settings
-        self._sqlite = hub.settings.is_sqlite
-        self.instance = f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self._queue = LeasedQueue(
+            SubscriptionEvent,
+            sqlite=hub.settings.is_sqlite,
+            lease_seconds=hub.settings.webhook_lease_seconds,
+        )
+        self.instance = self._queue.instance
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._inflight: set[asyncio.Task[None]] = set()
@@ -160,16 +161,7 @@ class WebhookSender:
             self._http = None
         # Hand back what this instance claimed and will not settle.
         with contextlib.suppress(Exception):
-            async with self._hub.sessionmaker.begin() as session:
-                await session.execute(
-                    update(SubscriptionEvent)
-                    .where(
-                        SubscriptionEvent.status == SENDING,
-                        SubscriptionEvent.lease_owner.startswith(self.instance + ":"),
-                    )
-                    .values(status=PENDING, lease_owner=None, lease_until=None)
-                    .execution_options(synchronize_session=False)
-                )
+            await self._queue.release(self._hub.sessionmaker)
 
     async def _run(self) -> None:
         poll = self._settings.webhook_poll_seconds
@@ -233,47 +225,28 @@ class WebhookSender:
 
     # -- claiming
 
-    async def _claim(self, limit: int) -> list[_Job]:
-        now = utcnow()
-        token = f"{self.instance}:{uuid.uuid4().hex[:8]}"
-        candidate = aliased(SubscriptionEvent)
+    @staticmethod
+    def _candidates(row: Any, now: datetime) -> Select[Any]:
+        """Due events of active subscriptions with no earlier event of the same subscription
+        still to send (each subscription's order; only its own head of line)."""
         earlier = aliased(SubscriptionEvent)
-        due = (
-            select(candidate.id)
-            .join(Subscription, Subscription.id == candidate.subscription_id)
+        return (
+            select(row.id)
+            .join(Subscription, Subscription.id == row.subscription_id)
             .where(
                 Subscription.status == ACTIVE,
-                or_(
-                    and_(candidate.status == PENDING, candidate.next_attempt_at <= now),
-                    and_(candidate.status == SENDING, candidate.lease_until < now),
-                ),
+                due(row, now),
                 ~exists().where(
-                    earlier.subscription_id == candidate.subscription_id,
-                    earlier.change_seq < candidate.change_seq,
+                    earlier.subscription_id == row.subscription_id,
+                    earlier.change_seq < row.change_seq,
                     earlier.status.in_(BLOCKING),
                 ),
             )
-            .order_by(candidate.next_attempt_at)
-            .limit(limit)
         )
-        if not self._sqlite:
-            due = due.with_for_update(skip_locked=True, of=candidate)
+
+    async def _claim(self, limit: int) -> list[_Job]:
         async with self._hub.sessionmaker.begin() as session:
-            events = list(
-                await session.scalars(
-                    update(SubscriptionEvent)
-                    .where(SubscriptionEvent.id.in_(due.scalar_subquery()))
-                    .values(
-                        status=SENDING,
-                        lease_owner=token,
-                        lease_until=now + timedelta(seconds=self._settings.webhook_lease_seconds),
-                        attempts=SubscriptionEvent.attempts + 1,
-                        updated_at=now,
-                    )
-                    .returning(SubscriptionEvent)
-                    .execution_options(synchronize_session=False)
-                )
-            )
+            events = await self._queue.claim(session, self._candidates, limit)
             if not events:
                 return []
             subs = {
@@ -404,11 +377,7 @@ class WebhookSender:
             values["next_attempt_at"] = now + timedelta(seconds=wait)
         moved = await session.execute(
             update(SubscriptionEvent)
-            .where(
-                SubscriptionEvent.id == row.id,
-                SubscriptionEvent.status == SENDING,
-                SubscriptionEvent.lease_owner == row.lease_owner,
-            )
+            .where(self._queue.held_by(row))
             .values(**values)
             .execution_options(synchronize_session=False)
         )
