@@ -5,7 +5,7 @@ for the other writes. In process (httpx.ASGITransport): these tests are about th
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -13,38 +13,11 @@ from typing import Any
 import httpx
 import pytest
 
-from connectors.mocks import SYSTEMS, MockSettings, create_mock_app
 from connectors.mocks.dataset import UNIT_SIZE, Dataset
 from connectors.mocks.land import encode_cursor
 
 Clients = dict[str, httpx.AsyncClient]
 Record = dict[str, Any]
-
-
-@pytest.fixture(scope="module")
-def dataset() -> Dataset:
-    return Dataset(MockSettings())
-
-
-@pytest.fixture
-async def mocks(dataset: Dataset) -> AsyncIterator[Clients]:
-    """One authenticated client per mock; fresh apps, so no correction outlives its test."""
-    settings = dataset.settings
-    clients: Clients = {}
-    for system in SYSTEMS:
-        app = create_mock_app(system, dataset=dataset)
-        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://m")
-        if app.spec.auth == "api_key":
-            client.headers[app.spec.api_key_header] = settings.api_key
-        else:
-            form = {"grant_type": "client_credentials", "client_id": settings.oauth_client_id,
-                    "client_secret": settings.oauth_client_secret}  # fmt: skip
-            token = (await client.post("/oauth/token", data=form)).json()["access_token"]
-            client.headers["Authorization"] = f"Bearer {token}"
-        clients[system] = client
-    yield clients
-    for client in clients.values():
-        await client.aclose()
 
 
 async def _data(client: httpx.AsyncClient, path: str, envelope: str) -> Any:

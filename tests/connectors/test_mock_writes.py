@@ -4,14 +4,11 @@ new state at once. In process (httpx.ASGITransport): these tests are about the m
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import date, timedelta
 from typing import Any
 
 import httpx
-import pytest
 
-from connectors.mocks import SYSTEMS, MockSettings, create_mock_app
 from connectors.mocks.dataset import Dataset
 
 TRANSFER = "/vbdlis/api/v1/bien-dong/chuyen-nhuong"
@@ -26,32 +23,6 @@ def _days_ago(days: int) -> str:
 
 
 TODAY, BORN, DIED = _days_ago(0), _days_ago(14), _days_ago(3)
-
-
-@pytest.fixture(scope="module")
-def dataset() -> Dataset:
-    return Dataset(MockSettings())
-
-
-@pytest.fixture
-async def mocks(dataset: Dataset) -> AsyncIterator[Clients]:
-    """One authenticated client per mock; fresh apps, so no write outlives its test."""
-    settings = dataset.settings
-    clients: Clients = {}
-    for system in SYSTEMS:
-        app = create_mock_app(system, dataset=dataset)
-        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://m")
-        if app.spec.auth == "api_key":
-            client.headers[app.spec.api_key_header] = settings.api_key
-        else:
-            form = {"grant_type": "client_credentials", "client_id": settings.oauth_client_id,
-                    "client_secret": settings.oauth_client_secret}  # fmt: skip
-            token = (await client.post("/oauth/token", data=form)).json()["access_token"]
-            client.headers["Authorization"] = f"Bearer {token}"
-        clients[system] = client
-    yield clients
-    for client in clients.values():
-        await client.aclose()
 
 
 async def _data(client: httpx.AsyncClient, path: str, envelope: str) -> Any:
