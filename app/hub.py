@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from app.security.caches import AccessRightsCache, KeyAuthenticator
     from app.security.citizen import CitizenTokenVerifier
     from app.sources.runtime import ConnectorRegistry
+    from app.subscriptions.sender import WebhookSender
 
 
 @dataclass(slots=True, eq=False)
@@ -50,6 +51,8 @@ class Hub:
     feeds: FeedReader | None = None
     # Checks the changes against the other systems' records (sync conflicts).
     conflicts: ConflictChecker | None = None
+    # Sends the subscriptions' webhooks.
+    webhooks: WebhookSender | None = None
     # Told of every change appended to the change log, in the appending transaction.
     change_listeners: list[ChangeListener] = field(default_factory=list)
     # `serve --demo`: the mock systems mounted in this process, by system name.

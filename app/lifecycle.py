@@ -26,7 +26,7 @@ from app.security.caches import AccessRightsCache, KeyAuthenticator
 from app.security.citizen import CitizenTokenVerifier
 from app.security.keyfiles import protect_at_rest
 from app.sources.runtime import create_registry
-from app.subscriptions.fanout import SubscriptionFanout, sender_of
+from app.subscriptions.fanout import SubscriptionFanout
 from app.subscriptions.sender import WebhookSender
 from dictionary import load_dictionary
 
@@ -63,7 +63,8 @@ async def build_hub(settings: Settings, metrics: HubMetrics) -> Hub:
     )
     hub.feeds = FeedReader(hub)
     hub.conflicts = ConflictChecker(hub)
-    hub.change_listeners.append(SubscriptionFanout(hub, WebhookSender(hub)))
+    hub.webhooks = WebhookSender(hub)
+    hub.change_listeners.append(SubscriptionFanout(hub, hub.webhooks))
     return hub
 
 
@@ -80,7 +81,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await demo.bootstrap(hub)
     if settings.delivery_sender and hub.outbox is not None:
         await hub.outbox.start()
-    webhooks = sender_of(hub)
+    webhooks = hub.webhooks
     if settings.webhook_sender and webhooks is not None:
         await webhooks.start()
     if settings.change_feeds and hub.feeds is not None:

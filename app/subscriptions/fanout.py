@@ -51,11 +51,3 @@ class SubscriptionFanout:
         session.add_all(queued)
         await session.flush()
         after_commit(session, self.sender.wake)
-
-
-def sender_of(hub: Hub) -> WebhookSender | None:
-    """This instance's webhook sender: the one its fan-out listener holds."""
-    for listener in hub.change_listeners:
-        if isinstance(listener, SubscriptionFanout):
-            return listener.sender
-    return None

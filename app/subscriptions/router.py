@@ -15,7 +15,6 @@ from app.security.actor import AdminActor, ConsumerActor
 from app.security.deps import AdminClient, AnyClient, ConsumerClient
 from app.subscriptions import feed, service
 from app.subscriptions.deps import AnySubscription, CurrentSubscription
-from app.subscriptions.fanout import sender_of
 from app.subscriptions.schemas import (
     EventPage,
     EventState,
@@ -47,7 +46,7 @@ PageQuery = Annotated[str | None, Query(description="Page size, 1 to 1000; defau
 
 def _waker(hub: HubDep) -> Callable[..., None] | None:
     """Wakes this instance's sender once the request's transaction commits."""
-    sender = sender_of(hub)
+    sender = hub.webhooks
     return sender.wake if sender is not None else None
 
 

@@ -9,7 +9,6 @@ from fastapi import FastAPI
 
 from app.changes.log import NewChange, append_changes
 from app.changes.models import ChangeEvent
-from app.subscriptions.fanout import sender_of
 from app.subscriptions.sender import WebhookSender
 from tests.helpers.clients import ApiCredentials
 
@@ -19,7 +18,7 @@ OTHER_CITIZEN = "001090000002"
 
 
 def sender(app: FastAPI) -> WebhookSender:
-    found = sender_of(app.state.hub)
+    found: WebhookSender | None = app.state.hub.webhooks
     assert found is not None
     return found
 
