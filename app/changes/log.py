@@ -8,7 +8,7 @@ the transaction that appends them, so what it derives commits with them or not a
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import delete, select, tuple_
@@ -37,7 +37,6 @@ class NewChange:
     record_version: int | None = None
     registered_at: datetime | None = None
     effective_on: date | None = None
-    extra: dict[str, str] = field(default_factory=dict)
 
 
 async def append_changes(

@@ -7,7 +7,8 @@ checks outside any transaction (it pulls both records through the connectors), t
 transaction moves the cursor with a conditional UPDATE and writes what it found, so two
 instances never both act on one change. Opening and closing are news for the agencies that
 hold either record type: each is appended to the change log (system ``hub``, operation
-``conflict_opened`` / ``conflict_closed``, the disagreeing fields as the changed fields), and
+``conflict_opened`` / ``conflict_closed``, the disagreeing fields, in each side's own names,
+as the changed fields), and
 the subscriptions deliver it like any other change.
 """
 
@@ -225,6 +226,8 @@ class ConflictChecker:
                 operation = CONFLICT_CLOSED
             await session.flush()
         dictionary = self._hub.dictionary
+        # Each side's holder is told the fields in its own record type's names.
+        fields = list(finding.fields or current.fields)
         return [
             NewChange(
                 system=HUB_SYSTEM,
@@ -235,8 +238,10 @@ class ConflictChecker:
                 operation=operation,
                 subject_id=subject,
                 dictionary_version=dictionary.validator(record_type).version,
-                changed_fields=tuple(finding.fields or current.fields),
-                extra={"rule": rule.id},
+                changed_fields=tuple(named),
             )
-            for record_type in (rule.left, rule.right)
+            for record_type, named in (
+                (rule.left, fields),
+                (rule.right, rule.right_fields(fields)),
+            )
         ]

@@ -2,7 +2,7 @@
 
 Each rule names two record types (each held by its system), how each is found for a
 subject, and the fields that must agree. A rule answers with the fields that disagree (the
-field names of both sides, never the values). The live check (``app.conflicts.checker``)
+left record type's field names, and ``counterparts`` gives the other side's; never the values). The live check (``app.conflicts.checker``)
 runs a rule when a change of either side arrives; the quality scan (``app.sources.scanning``)
 runs the rules of the record type it samples. Both use this module.
 """
@@ -35,11 +35,23 @@ class Rule:
     left: str  # record type (the population side)
     right: str  # record type of the other system; both are pulled by the same subject
     # The fields that disagree, given the left record (None: the subject has none) and the
-    # right one; an empty list when they agree.
+    # right one, named as the left record type names them; an empty list when they agree.
     compare: Callable[[Record | None, Record], list[str]]
+    # Each left field the rule compares, and the right record type's field it is compared
+    # with: what the other side's holder is told has to agree.
+    counterparts: dict[str, str]
 
     def record_types(self) -> tuple[str, str]:
         return self.left, self.right
+
+    def right_fields(self, fields: list[str]) -> list[str]:
+        """``fields`` (the left names) as the right record type names them."""
+        named: list[str] = []
+        for name in fields:
+            other = self.counterparts.get(name)
+            if other is not None and other not in named:
+                named.append(other)
+        return named
 
 
 def _same(left: Record | None, right: Record, pairs: list[tuple[str, str, str]]) -> list[str]:
@@ -105,6 +117,7 @@ RULES: tuple[Rule, ...] = (
         "Person",
         "BirthRegistration",
         _birth,
+        {"full_name": "child_full_name", "date_of_birth": "child_date_of_birth"},
     ),
     Rule(
         "person_death",
@@ -112,6 +125,7 @@ RULES: tuple[Rule, ...] = (
         "Person",
         "DeathRegistration",
         _death,
+        {"is_deceased": "date_of_death", "date_of_death": "date_of_death"},
     ),
     Rule(
         "person_marriage",
@@ -119,6 +133,7 @@ RULES: tuple[Rule, ...] = (
         "Person",
         "MarriageRegistration",
         _marriage,
+        {"marital_status": "registration_date"},
     ),
     Rule(
         "person_land_owner",
@@ -126,6 +141,7 @@ RULES: tuple[Rule, ...] = (
         "Person",
         "LandUseRightCertificate",
         _owner,
+        {"full_name": "owner_full_name"},
     ),
     Rule(
         "person_taxpayer",
@@ -133,6 +149,7 @@ RULES: tuple[Rule, ...] = (
         "Person",
         "Taxpayer",
         _taxpayer,
+        {"full_name": "full_name", "date_of_birth": "date_of_birth"},
     ),
 )
 

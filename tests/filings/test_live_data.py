@@ -154,13 +154,6 @@ async def test_a_name_changed_in_the_population_database_reaches_the_subscriber_
     assert (gone.status_code, gone.json()["code"]) == (404, "subject_not_found")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product bug: the hub's news about the DeathRegistration side of a person_death "
-    "conflict names Person's field (is_deceased), so the civil-status subscriber, who may "
-    "read only DeathRegistration's fields, has it withheld as fields_not_granted "
-    "(app/conflicts/checker.py _record; app/subscriptions/rules.py told_fields)",
-)
 async def test_a_death_population_does_not_know_of_is_news_to_both_owners_until_they_agree(
     sources: Any,
     app: FastAPI,

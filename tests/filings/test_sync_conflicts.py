@@ -67,7 +67,7 @@ async def test_a_death_registered_while_population_says_alive_is_a_conflict_unti
     assert subject not in listed.text  # masked: the values and the ID stay with the systems
     assert await hub_news(app) == [
         ("Person", "conflict_opened", ["is_deceased"]),
-        ("DeathRegistration", "conflict_opened", ["is_deceased"]),
+        ("DeathRegistration", "conflict_opened", ["date_of_death"]),
     ]
 
     # The population database learns of the death: the systems agree again.
@@ -87,7 +87,7 @@ async def test_a_death_registered_while_population_says_alive_is_a_conflict_unti
     assert closed[0]["closed_at"] is not None
     assert (await hub_news(app))[2:] == [
         ("Person", "conflict_closed", ["is_deceased"]),
-        ("DeathRegistration", "conflict_closed", ["is_deceased"]),
+        ("DeathRegistration", "conflict_closed", ["date_of_death"]),
     ]
     # Nothing new once they agree.
     await settle(app)
