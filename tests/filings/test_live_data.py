@@ -35,6 +35,7 @@ from tests.helpers.mock_servers import MockServers
 from tests.helpers.sources import LEGAL, all_fields, consumer_for, grant, pull_headers
 from tests.subscriptions.receiver import Received, Receiver
 from tests.subscriptions.steps import PURPOSE, send_until, subscribe
+from tests.subscriptions.steps import sender as sender_of
 
 NEW_NAME = "Nguyễn Thị Mới Đổi"
 # New names for a burst: a change the dictionary accepts (a new sex could contradict the
@@ -432,3 +433,72 @@ async def test_two_hub_instances_ingest_a_burst_once_and_deliver_it_once_in_orde
                     assert verified(sub["secret"], received)["subject"] in subjects
     finally:
         await log.close()
+
+
+async def test_changes_from_the_population_mock_are_retried_replayed_and_stopped_by_410(
+    sources: Any,
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    make_api_client: MakeClient,
+    receiver: Receiver,
+) -> None:
+    people = people_of(sources)
+    consumer = await consumer_for(app, make_api_client, {"Person": None}, purpose=PURPOSE)
+    # Without an access right to the record type, no subscription.
+    stranger = await consumer_for(app, make_api_client, {"Taxpayer": None}, purpose=PURPOSE)
+    refused = await client.post(
+        "/v1/subscriptions",
+        headers=stranger.headers,
+        json={"record_types": ["Person"], "purpose": PURPOSE, "url": receiver.url},
+    )
+    assert (refused.status_code, refused.json()["code"]) == (403, "subscription_not_granted")
+    created = await subscribe(client, consumer, receiver.url, record_types=("Person",))
+    pulled = await subscribe(client, consumer, None, record_types=("Person",))
+
+    subjects = [people.requester, people.groom, people.bride]
+    await inject(
+        sources,
+        "population",
+        *(
+            {"kind": "person", "subject": s, "operation": "update", "fields": {"hoVaTen": n}}
+            for s, n in zip(subjects, NAMES, strict=False)
+        ),
+    )
+    await ingest(app, check_conflicts=False)
+    # The receiver fails twice: the first change is sent again, then all three, in order.
+    receiver.answer(500, 503)
+    await send_until(app, lambda: len(receiver.received) >= 5)
+    ids = [r.headers["webhook-id"] for r in receiver.received]
+    assert len(ids) == 5 and ids[0] == ids[1] == ids[2]  # the same message, retried
+    events = [verified(created["secret"], r) for r in receiver.received[2:]]
+    assert [e["subject"] for e in events] == subjects
+    assert [int(e["id"]) for e in events] == sorted(int(e["id"]) for e in events)
+
+    # The pull feed replays the same events, in the same order, from any sequence.
+    feed = f"/v1/subscriptions/{pulled['id']}/events"
+    whole = (await client.get(feed, headers=consumer.headers)).json()["items"]
+    assert [e["id"] for e in whole] == [e["id"] for e in events]
+    later = await client.get(feed, headers=consumer.headers, params={"after": events[0]["id"]})
+    assert later.json()["items"] == whole[1:]
+
+    # 410: the receiver is gone; the subscription is disabled and nothing more is sent.
+    receiver.answer_always(410)
+    await inject(
+        sources,
+        "population",
+        {"kind": "person", "subject": people.man, "operation": "update",
+         "fields": {"hoVaTen": NAMES[3]}},
+    )  # fmt: skip
+    await ingest(app, check_conflicts=False)
+    await send_until(app, lambda: len(receiver.received) == 6)
+    shown = await client.get(f"/v1/subscriptions/{created['id']}", headers=consumer.headers)
+    assert shown.json()["status"] == "disabled"
+    await inject(
+        sources,
+        "population",
+        {"kind": "person", "subject": people.woman, "operation": "update",
+         "fields": {"hoVaTen": NAMES[4]}},
+    )  # fmt: skip
+    await ingest(app, check_conflicts=False)
+    await sender_of(app).run_once()
+    assert len(receiver.received) == 6
