@@ -17,6 +17,7 @@ ORDER = [
     "prefill.py",
     "prefill_share.py",
     "deliveries.py",
+    "events.py",
     "audit.py",
     "audit_verify.py",
 ]
