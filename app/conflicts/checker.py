@@ -130,7 +130,9 @@ class ConflictChecker:
                     if (rule.id, change.subject_id) in checked:
                         continue
                     checked.add((rule.id, change.subject_id))
-                    findings.append(await self._check(rule, change.subject_id))
+                    finding = await self._check(rule, change.subject_id)
+                    if finding is not None:
+                        findings.append(finding)
             except _SourceStopped:
                 break
             reached = change.seq
@@ -166,13 +168,12 @@ class ConflictChecker:
         reference = fetched.records[0].raw_reference if fetched.records else None
         return _Side(fetched.system, reference, [r.data for r in fetched.records])
 
-    async def _check(self, rule: Rule, subject_id: str) -> _Finding:
+    async def _check(self, rule: Rule, subject_id: str) -> _Finding | None:
         left, right = await asyncio.gather(
             self._pull(rule.left, subject_id), self._pull(rule.right, subject_id)
         )
         if left is None or right is None:
-            empty = _Side(HUB_SYSTEM, None, [])
-            return _Finding(rule, subject_id, left or empty, right or empty, [])
+            return None  # a side cannot be read: no verdict, an open conflict stays open
         person = left.records[0] if left.records else None
         fields: list[str] = []
         for record in right.records:

@@ -92,3 +92,33 @@ async def test_a_death_registered_while_population_says_alive_is_a_conflict_unti
     # Nothing new once they agree.
     await settle(app)
     assert len(await hub_news(app)) == 4
+
+
+async def test_a_conflict_stays_open_while_the_other_side_cannot_be_read(
+    sources: Any, app: FastAPI, client: httpx.AsyncClient, make_api_client: MakeClient
+) -> None:
+    subject = people_of(sources).requester
+    death = {"ngayChet": "20/11/2026"}
+    await inject(
+        sources, "civil-status", {"kind": "death", "subject": subject, "operation": "insert",
+                                  "fields": death},
+    )  # fmt: skip
+    await settle(app)
+    integrator = await make_api_client("integrator")
+    connectors = (await client.get("/v1/connectors", headers=integrator.headers)).json()
+    [civil] = [c for c in connectors if c["system"] == "civil_status"]
+    disabled = await client.patch(
+        f"/v1/connectors/{civil['id']}", headers=integrator.headers, json={"enabled": False}
+    )
+    assert disabled.status_code == 200, disabled.text
+    await app.state.hub.connectors.refresh()
+    await inject(
+        sources, "population", {"kind": "person", "subject": subject, "operation": "update",
+                                "fields": {"hoVaTen": "Nguyễn Văn Còn"}},
+    )  # fmt: skip
+    await settle(app)
+    auditor = await make_api_client("auditor")
+    listed = (await client.get("/v1/conflicts", headers=auditor.headers)).json()["items"]
+    assert [(c["rule"], c["status"]) for c in listed if c["rule"] == "person_death"] == [
+        ("person_death", "open")
+    ]
