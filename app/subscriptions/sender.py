@@ -37,9 +37,8 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 import orjson
-from sqlalchemy import Select, delete, exists, func, select, update
+from sqlalchemy import Select, and_, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
 from app.changes.log import purge_changes
 from app.changes.models import ChangeEvent
@@ -227,21 +226,30 @@ class WebhookSender:
 
     @staticmethod
     def _candidates(row: Any, now: datetime) -> Select[Any]:
-        """Due events of active subscriptions with no earlier event of the same subscription
-        still to send (each subscription's order; only its own head of line)."""
-        earlier = aliased(SubscriptionEvent)
+        """Due events of active subscriptions that are their subscription's head of line
+        (its oldest event still to send: each subscription's order, and only its own).
+        The heads are found in one grouped pass over the unsettled rows, not by comparing
+        every queued row with every earlier one."""
+        heads = (
+            select(
+                SubscriptionEvent.subscription_id.label("subscription_id"),
+                func.min(SubscriptionEvent.change_seq).label("change_seq"),
+            )
+            .where(SubscriptionEvent.status.in_(BLOCKING))
+            .group_by(SubscriptionEvent.subscription_id)
+            .subquery()
+        )
         return (
             select(row.id)
             .join(Subscription, Subscription.id == row.subscription_id)
-            .where(
-                Subscription.status == ACTIVE,
-                due(row, now),
-                ~exists().where(
-                    earlier.subscription_id == row.subscription_id,
-                    earlier.change_seq < row.change_seq,
-                    earlier.status.in_(BLOCKING),
+            .join(
+                heads,
+                and_(
+                    heads.c.subscription_id == row.subscription_id,
+                    heads.c.change_seq == row.change_seq,
                 ),
             )
+            .where(Subscription.status == ACTIVE, due(row, now))
         )
 
     async def _claim(self, limit: int) -> list[_Job]:
