@@ -27,12 +27,12 @@ from dictionary.model import (
     RecordVersion,
     Status,
 )
+from dictionary.procedure_lint import procedure_problems
 from dictionary.procedures import (
     DossierValidator,
     Procedure,
     UnknownProcedure,
     compile_procedure,
-    procedure_problems,
 )
 
 if TYPE_CHECKING:
