@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
+from app.background import Repeating
 from app.changes.log import NewChange, append_changes
 from app.changes.models import DELETED, FeedCursor
 from app.errors import HubError
@@ -50,37 +51,15 @@ class _SourceStopped(Exception):
     """The source stopped answering while its records were being checked."""
 
 
-class FeedReader:
+class FeedReader(Repeating):
     """One instance's reader of every connector's change feed."""
 
+    name = "change-feeds"
+
     def __init__(self, hub: Hub) -> None:
+        super().__init__(hub.settings.change_feed_poll_seconds)
         self._hub = hub
-        self._task: asyncio.Task[None] | None = None
         self._provinces: dict[str, str | None] = {}
-
-    async def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="change-feeds")
-
-    async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-
-    async def _run(self) -> None:
-        poll = self._hub.settings.change_feed_poll_seconds
-        while True:
-            try:
-                appended = await self.run_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # the database went away: try again next round
-                log.warning("change feeds: %s", type(exc).__name__)
-                appended = 0
-            if not appended:
-                await asyncio.sleep(poll)
 
     async def run_once(self) -> int:
         """Read one page of every feed; the number of changes appended."""

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +23,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.background import Repeating
 from app.changes.log import NewChange, append_changes
 from app.changes.models import CONFLICT_CLOSED, CONFLICT_OPENED, ChangeEvent, FeedCursor
 from app.conflicts.models import CLOSED, OPEN, SyncConflict
@@ -35,7 +35,6 @@ from app.timestamps import utcnow
 if TYPE_CHECKING:
     from app.hub import Hub
 
-log = logging.getLogger("hub.conflicts")
 
 CURSOR = "hub:sync-conflicts"
 HUB_SYSTEM = "hub"
@@ -62,34 +61,12 @@ class _SourceStopped(Exception):
     pass
 
 
-class ConflictChecker:
+class ConflictChecker(Repeating):
+    name = "sync-conflicts"
+
     def __init__(self, hub: Hub) -> None:
+        super().__init__(hub.settings.change_feed_poll_seconds)
         self._hub = hub
-        self._task: asyncio.Task[None] | None = None
-
-    async def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="sync-conflicts")
-
-    async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-
-    async def _run(self) -> None:
-        poll = self._hub.settings.change_feed_poll_seconds
-        while True:
-            try:
-                checked = await self.run_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("sync conflicts: %s", type(exc).__name__)
-                checked = 0
-            if not checked:
-                await asyncio.sleep(poll)
 
     async def _cursor(self) -> int:
         async with self._hub.sessionmaker() as session:
