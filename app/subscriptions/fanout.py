@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.changes.models import ChangeEvent
 from app.subscriptions.models import ACTIVE, FAILING, PAUSED, WEBHOOK, Subscription
-from app.subscriptions.rules import after_commit, matches, new_event
+from app.subscriptions.rules import after_commit, matches, queue_events
 
 if TYPE_CHECKING:
     from app.hub import Hub
@@ -40,14 +40,14 @@ class SubscriptionFanout:
         if not subscriptions:
             return
         subject_hmac = lru_cache(maxsize=None)(self._hub.audit.subject_hmac)
-        queued = [
-            new_event(sub.id, change.seq)
-            for change in changes
-            for sub in subscriptions
-            if matches(sub, change, subject_hmac)
-        ]
-        if not queued:
-            return
-        session.add_all(queued)
-        await session.flush()
-        after_commit(session, self.sender.wake)
+        queued = await queue_events(
+            session,
+            (
+                (sub.id, change.seq)
+                for change in changes
+                for sub in subscriptions
+                if matches(sub, change, subject_hmac)
+            ),
+        )
+        if queued:
+            after_commit(session, self.sender.wake)

@@ -38,8 +38,8 @@ from app.subscriptions.rules import (
     check_grants,
     granted_fields,
     matches,
-    new_event,
     notified_details,
+    queue_events,
     told_fields,
 )
 from app.subscriptions.schemas import CloudEvent, EventPage, ReplayOut
@@ -199,7 +199,7 @@ async def replay(
             SubscriptionEvent.subscription_id == sub.id, SubscriptionEvent.change_seq > after
         )
     )
-    session.add_all([new_event(sub.id, change.seq) for change in changes])
+    await queue_events(session, ((sub.id, change.seq) for change in changes))
     if sub.status in (FAILING, DISABLED):
         sub.status = ACTIVE
         sub.status_reason = None

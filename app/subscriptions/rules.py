@@ -4,11 +4,11 @@ check, the allow-list of receivers, the webhook id, the sealed secrets."""
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from sqlalchemy import event
+from sqlalchemy import event, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.changes.models import CREATED, DELETED, ChangeEvent
@@ -118,17 +118,26 @@ def notified_details(subscription_id: str, change: ChangeEvent, channel: str) ->
     }
 
 
-def new_event(subscription_id: str, change_seq: int) -> SubscriptionEvent:
+async def queue_events(session: AsyncSession, pairs: Iterable[tuple[str, int]]) -> int:
+    """Queue one webhook per (subscription id, change seq), in one multi-row INSERT (a page
+    of changes fans out to thousands of rows: the ORM's one object per row cost more than
+    the database); the number queued."""
     now = utcnow()
-    return SubscriptionEvent(
-        subscription_id=subscription_id,
-        change_seq=change_seq,
-        status=PENDING,
-        attempts=0,
-        next_attempt_at=now,
-        created_at=now,
-        updated_at=now,
-    )
+    rows = [
+        {
+            "subscription_id": subscription_id,
+            "change_seq": change_seq,
+            "status": PENDING,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for subscription_id, change_seq in pairs
+    ]
+    if rows:
+        await session.execute(insert(SubscriptionEvent), rows)
+    return len(rows)
 
 
 def after_commit(session: AsyncSession, callback: Callable[..., None] | None) -> None:
