@@ -1,7 +1,8 @@
-"""A job an instance repeats while it runs (reading the change feeds, checking for sync
-conflicts): ``run_once`` again at once while it finds work, else after ``poll`` seconds. A
-failure (the database or a source went away) is logged by its type and retried next round;
-a test drives ``run_once`` itself."""
+"""A job an instance repeats while it runs (sending the outbox's deliveries, reading the
+change feeds, checking for sync conflicts): ``run_once`` again at once while it finds work,
+else after ``poll`` seconds or as soon as someone calls ``wake`` (a commit that gave it
+work). A failure (the database or a source went away) is logged by its type and retried next
+round; a test drives ``run_once`` itself."""
 
 from __future__ import annotations
 
@@ -19,6 +20,10 @@ class Repeating(ABC):
     def __init__(self, poll_seconds: float) -> None:
         self._poll = poll_seconds
         self._task: asyncio.Task[None] | None = None
+        self._wakeup = asyncio.Event()
+
+    def wake(self, *_args: object) -> None:
+        self._wakeup.set()
 
     @abstractmethod
     async def run_once(self) -> int:
@@ -44,5 +49,8 @@ class Repeating(ABC):
             except Exception as exc:
                 log.warning("%s: %s", self.name, type(exc).__name__)
                 found = 0
-            if not found:
-                await asyncio.sleep(self._poll)
+            if found:
+                continue
+            self._wakeup.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wakeup.wait(), self._poll)

@@ -35,6 +35,7 @@ from sqlalchemy import Select, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from app.background import Repeating
 from app.deliveries.models import CORRECTION, DELIVERED, FAILED, PENDING, Delivery
 from app.events import AuditEntry, EventKind, Outcome
 from app.leases import LeasedQueue, due
@@ -74,11 +75,14 @@ class _Outcome:
     returned: dict[str, Any] | None = None
 
 
-class Outbox:
+class Outbox(Repeating):
     """One instance's sender. ``wake`` after a commit that staged a delivery; ``run_once``
     sends one batch (tests and the benchmark drive it directly)."""
 
+    name = "delivery-sender"
+
     def __init__(self, hub: Hub, settle: dict[str, Settle]) -> None:
+        super().__init__(hub.settings.delivery_poll_seconds)
         self._hub = hub
         self._settings = hub.settings
         self._settle = settle
@@ -88,47 +92,11 @@ class Outbox:
             lease_seconds=hub.settings.delivery_lease_seconds,
         )
         self.instance = self._queue.instance
-        self._wakeup = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-        self._stopping = False
-
-    # -- running
-
-    def wake(self, *_args: Any) -> None:
-        self._wakeup.set()
-
-    async def start(self) -> None:
-        if self._task is None:
-            self._stopping = False
-            self._task = asyncio.create_task(self._run(), name="delivery-sender")
 
     async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is None:
-            return
-        self._stopping = True
-        self._wakeup.set()
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await super().stop()
         with contextlib.suppress(Exception):
             await self._queue.release(self._hub.sessionmaker)
-
-    async def _run(self) -> None:
-        poll = self._settings.delivery_poll_seconds
-        while not self._stopping:
-            try:
-                settled = await self.run_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # the database went away: try again later
-                log.warning("delivery sender: %s", exc.__class__.__name__)
-                settled = 0
-            if settled:
-                continue
-            self._wakeup.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), poll)
 
     async def run_once(self) -> int:
         """Claim one batch of due deliveries and send them; the number claimed."""

@@ -23,6 +23,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
+from urllib.parse import quote
 
 from dictionary import Dictionary, RecordValidator
 from dictionary.errors import UnknownRecordType
@@ -168,8 +169,6 @@ class CompiledCorrection:
 
 
 def _quote(text: str) -> str:
-    from urllib.parse import quote
-
     return quote(text, safe="")
 
 
