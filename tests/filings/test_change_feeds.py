@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import httpx
 from fastapi import FastAPI
 from sqlalchemy import select
 
@@ -16,17 +15,12 @@ from app.changes.models import ChangeEvent, FeedCursor
 from tests.filings.test_deliveries import deliver
 from tests.filings.test_end_to_end import people_of, run_scenario, scenarios
 from tests.helpers.filings import Portal
+from tests.helpers.live_data import inject
 
 
 async def changes(app: FastAPI) -> list[ChangeEvent]:
     async with app.state.hub.sessionmaker() as session:
         return list(await session.scalars(select(ChangeEvent).order_by(ChangeEvent.seq)))
-
-
-async def inject(mocks: Any, system: str, *items: dict[str, Any]) -> None:
-    async with httpx.AsyncClient(timeout=10) as http:
-        answer = await http.post(f"{mocks.url(system)}/__changes", json=list(items))
-    assert answer.status_code == 200, answer.text
 
 
 async def test_an_injected_change_is_logged_once_with_the_dictionarys_names(

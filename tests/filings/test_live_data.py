@@ -27,10 +27,15 @@ from app.security.roles import Role
 from app.security.schemas import AccessRightIn
 from app.subscriptions.models import DELIVERED, SubscriptionEvent
 from dictionary import load_dictionary
-from tests.filings.test_change_feeds import inject
 from tests.filings.test_delivery_processes import connect, eventually, hub_env, running_hub
 from tests.filings.test_end_to_end import people_of
 from tests.helpers.clients import ApiCredentials, MakeClient
+from tests.helpers.live_data import (
+    ingest,
+    inject,
+    population_learns_of_death,
+    register_death,
+)
 from tests.helpers.mock_servers import MockServers
 from tests.helpers.sources import LEGAL, all_fields, consumer_for, grant, pull_headers
 from tests.subscriptions.receiver import Received, Receiver
@@ -75,18 +80,6 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 def receiver() -> Iterator[Receiver]:
     with Receiver() as running:
         yield running
-
-
-async def ingest(app: FastAPI, *, check_conflicts: bool = True) -> None:
-    """Read the feeds and (unless told not to) check what they brought against the other
-    systems, until nothing new comes (bounded)."""
-    hub = app.state.hub
-    for _ in range(10):
-        read = await hub.feeds.run_once()
-        checked = await hub.conflicts.run_once() if check_conflicts else 0
-        if not read and not checked:
-            return
-    raise AssertionError("the feeds kept bringing changes")
 
 
 def verified(secret: str, received: Received) -> dict[str, Any]:
@@ -193,16 +186,7 @@ async def test_a_death_population_does_not_know_of_is_news_to_both_owners_until_
         person_sub = await subscribe(client, population, person_hooks.url, ("Person",))
         death_sub = await subscribe(client, civil_status, death_hooks.url, ("DeathRegistration",))
 
-        await inject(
-            sources,
-            "civil-status",
-            {
-                "kind": "death",
-                "subject": subject,
-                "operation": "insert",
-                "fields": {"ngayChet": "20/11/2026"},
-            },
-        )
+        await register_death(sources, subject)
         await ingest(app)
         listed = await client.get("/v1/conflicts", headers=auditor.headers)
         assert listed.status_code == 200, listed.text
@@ -233,16 +217,7 @@ async def test_a_death_population_does_not_know_of_is_news_to_both_owners_until_
         assert opened["data"]["changed_fields"] == ["is_deceased"]
 
         # The population database learns of the death: both owners hear the conflict closed.
-        await inject(
-            sources,
-            "population",
-            {
-                "kind": "person",
-                "subject": subject,
-                "operation": "update",
-                "fields": {"daQuaDoi": True, "ngayMat": "20/11/2026"},
-            },
-        )
+        await population_learns_of_death(sources, subject)
         await ingest(app)
         closed = (await client.get("/v1/conflicts", headers=auditor.headers)).json()["items"]
         assert [(c["id"], c["status"]) for c in closed] == [(conflict["id"], "closed")]

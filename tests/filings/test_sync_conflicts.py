@@ -11,19 +11,14 @@ from fastapi import FastAPI
 from sqlalchemy import select
 
 from app.changes.models import ChangeEvent
-from tests.filings.test_change_feeds import inject
 from tests.filings.test_end_to_end import people_of
 from tests.helpers.clients import MakeClient
-
-
-async def settle(app: FastAPI) -> None:
-    """Read the feeds, then check what they brought (bounded)."""
-    hub = app.state.hub
-    for _ in range(5):
-        read = await hub.feeds.run_once()
-        checked = await hub.conflicts.run_once()
-        if not read and not checked:
-            return
+from tests.helpers.live_data import (
+    ingest,
+    inject,
+    population_learns_of_death,
+    register_death,
+)
 
 
 async def hub_news(app: FastAPI) -> list[tuple[str, str, list[str]]]:
@@ -39,17 +34,8 @@ async def test_a_death_registered_while_population_says_alive_is_a_conflict_unti
 ) -> None:
     people = people_of(sources)
     subject = people.requester
-    await inject(
-        sources,
-        "civil-status",
-        {
-            "kind": "death",
-            "subject": subject,
-            "operation": "insert",
-            "fields": {"ngayChet": "20/11/2026"},
-        },
-    )
-    await settle(app)
+    await register_death(sources, subject)
+    await ingest(app)
     auditor = await make_api_client("auditor")
     listed = await client.get("/v1/conflicts", headers=auditor.headers)
     assert listed.status_code == 200, listed.text
@@ -71,17 +57,8 @@ async def test_a_death_registered_while_population_says_alive_is_a_conflict_unti
     ]
 
     # The population database learns of the death: the systems agree again.
-    await inject(
-        sources,
-        "population",
-        {
-            "kind": "person",
-            "subject": subject,
-            "operation": "update",
-            "fields": {"daQuaDoi": True, "ngayMat": "20/11/2026"},
-        },
-    )
-    await settle(app)
+    await population_learns_of_death(sources, subject)
+    await ingest(app)
     closed = (await client.get("/v1/conflicts", headers=auditor.headers)).json()["items"]
     assert [(c["id"], c["status"]) for c in closed] == [(conflict["id"], "closed")]
     assert closed[0]["closed_at"] is not None
@@ -90,7 +67,7 @@ async def test_a_death_registered_while_population_says_alive_is_a_conflict_unti
         ("DeathRegistration", "conflict_closed", ["date_of_death"]),
     ]
     # Nothing new once they agree.
-    await settle(app)
+    await ingest(app)
     assert len(await hub_news(app)) == 4
 
 
@@ -98,12 +75,8 @@ async def test_a_conflict_stays_open_while_the_other_side_cannot_be_read(
     sources: Any, app: FastAPI, client: httpx.AsyncClient, make_api_client: MakeClient
 ) -> None:
     subject = people_of(sources).requester
-    death = {"ngayChet": "20/11/2026"}
-    await inject(
-        sources, "civil-status", {"kind": "death", "subject": subject, "operation": "insert",
-                                  "fields": death},
-    )  # fmt: skip
-    await settle(app)
+    await register_death(sources, subject)
+    await ingest(app)
     integrator = await make_api_client("integrator")
     connectors = (await client.get("/v1/connectors", headers=integrator.headers)).json()
     [civil] = [c for c in connectors if c["system"] == "civil_status"]
@@ -116,7 +89,7 @@ async def test_a_conflict_stays_open_while_the_other_side_cannot_be_read(
         sources, "population", {"kind": "person", "subject": subject, "operation": "update",
                                 "fields": {"hoVaTen": "Nguyễn Văn Còn"}},
     )  # fmt: skip
-    await settle(app)
+    await ingest(app)
     auditor = await make_api_client("auditor")
     listed = (await client.get("/v1/conflicts", headers=auditor.headers)).json()["items"]
     assert [(c["rule"], c["status"]) for c in listed if c["rule"] == "person_death"] == [
